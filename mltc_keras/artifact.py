@@ -1,0 +1,94 @@
+"""The single-file model: a network plus everything needed to use it on raw text.
+
+`TextClassifier` is a registered Keras model wrapping the network (token ids -> probabilities);
+its config carries the label names, decision thresholds, tokenizer (vocabulary inside), max
+length, arch and training options, so one `.keras` file is the whole model.
+"""
+
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+
+
+@keras.saving.register_keras_serializable(package="mltc_keras")
+class TextClassifier(keras.Model):
+    def __init__(self, network, labels, tokenizer_json, max_length, arch, thresholds=None, options=None,
+                 history=None, **kwargs):
+        super().__init__(**kwargs)
+        self.network = network
+        self.labels = list(labels)
+        self.tokenizer_json = tokenizer_json
+        self.max_length = int(max_length)
+        self.arch = arch
+        self.thresholds = [0.5] * len(self.labels) if thresholds is None else [float(t) for t in thresholds]
+        self.options = dict(options or {})
+        self.history_log = dict(history or {})
+        self.built = network.built  # the wrapper adds no weights of its own
+
+    def call(self, inputs, training=None):
+        return self.network(inputs, training=training)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "network": keras.saving.serialize_keras_object(self.network),
+            "labels": self.labels,
+            "tokenizer_json": self.tokenizer_json,
+            "max_length": self.max_length,
+            "arch": self.arch,
+            "thresholds": [float(t) for t in self.thresholds],
+            "options": self.options,
+            "history": self.history_log,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        network = keras.saving.deserialize_keras_object(config.pop("network"))
+        return cls(network=network, **config)
+
+
+def save_atomic(model, path, overwrite=False):
+    """Write `model` to `path` through a temporary file in the same folder, then rename.
+
+    An interrupted save leaves no half-written model, and an existing file is replaced only when
+    `overwrite` is set.
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"{path}: a model file must end in .keras")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def load_classifier(path):
+    """The `TextClassifier` in a `.keras` file, with a one-line error when it is not one."""
+    from mltc_keras.errors import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such model file; train one with `mltc-keras train` or check --model")
+    try:
+        model = keras.saving.load_model(path)
+    except Exception as exc:  # keras raises many types for unreadable files
+        raise InputError(f"{path}: cannot be loaded as a Keras model ({type(exc).__name__}: {exc})") from None
+    if not isinstance(model, TextClassifier):
+        raise InputError(f"{path}: is a Keras model but not one saved by mltc-keras (no labels or tokenizer inside)")
+    return model
+
+
+def thresholds_array(model, threshold=None):
+    """The model's per-label thresholds, or `threshold` for every label when given."""
+    if threshold is not None:
+        return np.full(len(model.labels), float(threshold))
+    return np.asarray(model.thresholds, dtype=float)

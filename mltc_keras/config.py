@@ -1,0 +1,71 @@
+"""One dataclass per command's options. Defaults here are the ones `--help` shows."""
+
+from dataclasses import dataclass, field, fields
+
+DEFAULT_TRAIN = "data/goemotions/train.csv"
+DEFAULT_VALID = "data/goemotions/valid.csv"
+
+
+@dataclass
+class DataOptions:
+    text_column: str = field(default="text", metadata={"help": "column holding the texts"})
+    label_columns: str = field(default=None, metadata={
+        "help": "comma list of 0/1 label columns (default: every column but the text column)"})
+    labels_column: str = field(default=None, metadata={
+        "help": "instead of 0/1 columns: one column of label names separated by --label-sep"})
+    label_sep: str = field(default=",", metadata={"help": "separator inside --labels-column"})
+    drop_empty: bool = field(default=False, metadata={"help": "drop rows with empty texts (with a warning) instead of failing"})
+
+
+@dataclass
+class TrainOptions(DataOptions):
+    arch: str = field(default="bilstm", metadata={"help": "model family"})
+    preset: str = field(default=None, metadata={
+        "help": "a named set of model and training values ('seed': the original spec); explicit options win"})
+    train: str = field(default=DEFAULT_TRAIN, metadata={"help": "training CSV"})
+    valid: str = field(default=None, metadata={
+        "help": f"validation CSV (default: {DEFAULT_VALID} with the default --train, else a stratified "
+                "split of --train)"})
+    valid_fraction: float = field(default=0.1, metadata={"help": "share of --train held out when there is no --valid"})
+    max_length: int = field(default=128, metadata={"help": "tokens per text; longer texts are cut"})
+    epochs: int = field(default=15, metadata={"help": "maximum epochs (early stopping usually ends sooner)"})
+    batch_size: int = field(default=64, metadata={"help": "global batch size (split across GPUs)"})
+    learning_rate: float = field(default=2e-3, metadata={"help": "Adam learning rate"})
+    label_smoothing: float = field(default=0.0, metadata={"help": "binary cross-entropy label smoothing"})
+    patience: int = field(default=3, metadata={"help": "epochs without validation micro-F1 gain before stopping"})
+    output: str = field(default=None, metadata={"help": "model file to write (default: models/<arch>.keras)"})
+    overwrite: bool = field(default=False, metadata={"help": "replace an existing --output"})
+    run_name: str = field(default=None, metadata={"help": "name of the run's folder under --logs-dir (default: the output's stem)"})
+    logs_dir: str = field(default="logs", metadata={"help": "TensorBoard logs, CSV history, checkpoints, resume state"})
+    cache_dir: str = field(default=None, metadata={"help": "token id cache (default: $MLTC_KERAS_CACHE or ~/.cache/mltc-keras)"})
+    strategy: str = field(default="auto", metadata={
+        "help": "auto: MirroredStrategy when TensorFlow sees more than one GPU; mirrored; none",
+        "choices": ("auto", "mirrored", "none")})
+    seed: int = field(default=42, metadata={"help": "seed for weights, shuffling and the validation split"})
+    model: dict = field(default_factory=dict, metadata={"cli": False})
+
+
+@dataclass
+class EvaluateOptions(DataOptions):
+    model: str = field(default=None, metadata={"help": "model file (.keras)", "required": True})
+    data: str = field(default="data/goemotions/test.csv", metadata={"help": "labelled CSV to evaluate on"})
+    threshold: float = field(default=None, metadata={"help": "one threshold for every label (default: the model's tuned ones)"})
+    json: str = field(default=None, metadata={"help": "also write the metrics as JSON to this file"})
+    batch_size: int = field(default=256, metadata={"help": "prediction batch size"})
+
+
+@dataclass
+class PredictOptions:
+    model: str = field(default=None, metadata={"help": "model file (.keras)", "required": True})
+    text: list = field(default=None, metadata={"help": "text(s) to classify", "nargs": "+"})
+    input: str = field(default=None, metadata={"help": "CSV of texts to classify"})
+    output: str = field(default=None, metadata={"help": "CSV to write: the input rows plus one score column per label and the labels"})
+    text_column: str = field(default="text", metadata={"help": "column of --input holding the texts"})
+    drop_empty: bool = field(default=False, metadata={"help": "drop --input rows with empty texts instead of failing"})
+    threshold: float = field(default=None, metadata={"help": "one threshold for every label (default: the model's tuned ones)"})
+    overwrite: bool = field(default=False, metadata={"help": "replace an existing --output"})
+    batch_size: int = field(default=256, metadata={"help": "prediction batch size"})
+
+
+def option_fields(cls):
+    return [f for f in fields(cls) if f.metadata.get("cli", True)]

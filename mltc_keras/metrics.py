@@ -1,0 +1,64 @@
+"""A streaming multi-label F1 Keras metric (micro or macro), written with `keras.ops` only."""
+
+import keras
+from keras import ops
+
+AVERAGES = ("micro", "macro")
+
+
+@keras.saving.register_keras_serializable(package="mltc_keras")
+class MultiLabelF1(keras.metrics.Metric):
+    """F1 over all labels, accumulated across batches.
+
+    Per-label true positives, false positives and false negatives are summed over every batch
+    seen since the last reset, so the result is the F1 of the whole data set, not a mean of
+    per-batch F1s. A label is predicted positive when its probability is >= `threshold`.
+
+    average="micro": F1 of the pooled counts. average="macro": mean of per-label F1s, a label
+    with no true and no predicted positive counting as 0 (sklearn's `zero_division=0`).
+    """
+
+    def __init__(self, num_labels, average="micro", threshold=0.5, name=None, dtype=None):
+        if average not in AVERAGES:
+            raise ValueError(f"average must be one of {AVERAGES}, got {average!r}")
+        super().__init__(name=name or f"{average}_f1", dtype=dtype)
+        self.num_labels = int(num_labels)
+        self.average = average
+        self.threshold = float(threshold)
+        self.tp, self.fp, self.fn = (
+            self.add_variable(shape=(self.num_labels,), initializer="zeros", name=n, dtype=self.dtype)
+            for n in ("tp", "fp", "fn")
+        )
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = ops.cast(y_true, self.dtype)
+        # Compare in the metric's dtype: float64 0.3 vs a float32 threshold 0.3 would be "<".
+        y_hat = ops.cast(ops.greater_equal(ops.cast(y_pred, self.dtype), self.threshold), self.dtype)
+        if sample_weight is None:
+            weight = 1.0
+        else:
+            weight = ops.reshape(ops.cast(sample_weight, self.dtype), (-1, 1))
+        self.tp.assign_add(ops.sum(weight * y_true * y_hat, axis=0))
+        self.fp.assign_add(ops.sum(weight * (1.0 - y_true) * y_hat, axis=0))
+        self.fn.assign_add(ops.sum(weight * y_true * (1.0 - y_hat), axis=0))
+
+    def result(self):
+        tp, fp, fn = self.tp.value, self.fp.value, self.fn.value
+        if self.average == "micro":
+            tp, fp, fn = ops.sum(tp), ops.sum(fp), ops.sum(fn)
+        denominator = 2.0 * tp + fp + fn
+        # divide_no_nan is TF-only; guard the denominator instead so 0/0 gives 0 on any backend.
+        f1 = ops.where(denominator > 0, 2.0 * tp / ops.maximum(denominator, 1e-12), 0.0)
+        return ops.mean(f1) if self.average == "macro" else f1
+
+    def reset_state(self):
+        for v in (self.tp, self.fp, self.fn):
+            v.assign(ops.zeros((self.num_labels,), dtype=self.dtype))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_labels": self.num_labels,
+            "average": self.average,
+            "threshold": self.threshold,
+        }

@@ -1,0 +1,12 @@
+"""The model zoo: `--arch NAME` -> a module with `Spec` (its options), `PRESETS` and `build`."""
+
+from mltc_keras.models import bilstm
+
+ARCHS = {"bilstm": bilstm}
+
+
+def get_arch(name):
+    try:
+        return ARCHS[name]
+    except KeyError:
+        raise ValueError(f"unknown arch {name!r}; choose from {', '.join(ARCHS)}") from None

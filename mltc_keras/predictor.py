@@ -1,0 +1,58 @@
+"""Raw texts in, label probabilities and label sets out: the API other scripts use."""
+
+import numpy as np
+
+from mltc_keras.artifact import load_classifier, thresholds_array
+from mltc_keras.pipeline import batches
+from mltc_keras.text import Tokenizer
+
+
+class Predictor:
+    """A loaded model with its tokenizer. `mltc_keras.load(path)` returns one."""
+
+    def __init__(self, model):
+        self.model = model
+        self.tokenizer = Tokenizer.from_json(model.tokenizer_json)
+
+    @property
+    def labels(self):
+        return list(self.model.labels)
+
+    @property
+    def thresholds(self):
+        return dict(zip(self.model.labels, self.model.thresholds))
+
+    def token_ids(self, texts):
+        return self.tokenizer.encode(list(texts), self.model.max_length)
+
+    def predict_proba(self, texts, batch_size=256):
+        """(len(texts), len(labels)) float32 probabilities."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype="float32")
+        data = batches(self.token_ids(texts), batch_size=batch_size, pad_id=self.tokenizer.pad_id)
+        return np.asarray(self.model.predict(data, verbose=0), dtype="float32")
+
+    def predict(self, texts, threshold=None, batch_size=256):
+        """For each text: {"labels": [names at or above their threshold], "scores": {name: p}}."""
+        proba = self.predict_proba(texts, batch_size=batch_size)
+        cut = thresholds_array(self.model, threshold)
+        return [
+            {"labels": [name for name, p, t in zip(self.labels, row, cut) if p >= t],
+             "scores": {name: float(p) for name, p in zip(self.labels, row)}}
+            for row in proba
+        ]
+
+    def attention(self, text):
+        """[(token, weight)] over the text's tokens, for models with an attention layer."""
+        from mltc_keras.models.bilstm import attention_model
+
+        ids = self.token_ids([text])
+        n = int((ids[0] != self.tokenizer.pad_id).sum())
+        weights = attention_model(self.model.network).predict(ids[:, :n], verbose=0)[0]
+        return list(zip(self.tokenizer.tokens(text, self.model.max_length), weights.tolist()))
+
+
+def load(path):
+    """Load a model saved by mltc-keras for prediction on raw text."""
+    return Predictor(load_classifier(path))

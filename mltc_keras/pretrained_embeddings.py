@@ -1,0 +1,63 @@
+"""Token embeddings taken from a pretrained checkpoint in Hugging Face layout, to start an Embedding.
+
+The checkpoint must share the tokenizer's vocabulary (its vocab.txt, row for row); its matrix is
+projected onto its top principal directions when the model's embedding size is smaller, and
+scaled to the spread Keras' default uniform initialiser gives, so the rest of the network sees
+inputs of the size it was initialised for.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from mltc_keras.errors import InputError
+
+_NAMES = ("embeddings.word_embeddings.weight", "word_embeddings.weight")
+
+
+def _read_matrix(folder):
+    from safetensors.numpy import load_file
+
+    weights = folder / "model.safetensors"
+    if not weights.is_file():
+        raise InputError(f"--init-embeddings {folder}: no model.safetensors there (expected a Hugging Face checkpoint folder)")
+    tensors = load_file(weights)
+    for key, value in tensors.items():
+        if key.endswith(_NAMES):
+            return value.astype("float32")
+    raise InputError(f"--init-embeddings {folder}: model.safetensors holds no word embedding matrix ({_NAMES[0]})")
+
+
+def _check_vocab(folder, vocab):
+    path = folder / "vocab.txt"
+    if not path.is_file():
+        raise InputError(f"--init-embeddings {folder}: no vocab.txt, so its rows cannot be matched to the tokenizer")
+    theirs = path.read_text(encoding="utf-8").splitlines()
+    if theirs != vocab:
+        raise InputError(f"--init-embeddings {folder}: its vocab.txt differs from the tokenizer's vocabulary; "
+                         "use a checkpoint with the bert-base-uncased vocabulary")
+
+
+def project(matrix, dim):
+    """Rows of `matrix` (vocab, d) as (vocab, dim): PCA when dim < d, zero-padded when dim > d."""
+    centred = matrix - matrix.mean(axis=0)
+    if dim < matrix.shape[1]:
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        out = centred @ vt[:dim].T
+    else:
+        out = np.pad(centred, ((0, 0), (0, dim - matrix.shape[1])))
+    # Keras' Embedding starts uniform in [-0.05, 0.05] (std ~0.029); match that overall spread
+    return (out * (0.05 / np.sqrt(3) / out.std())).astype("float32")
+
+
+def load_embeddings(source, vocab, dim):
+    """(len(vocab), dim) float32 matrix from the checkpoint folder `source`."""
+    folder = Path(source)
+    if not folder.is_dir():
+        raise InputError(f"--init-embeddings {source}: not a folder (expected a Hugging Face checkpoint folder with "
+                         "model.safetensors and vocab.txt)")
+    _check_vocab(folder, vocab)
+    matrix = _read_matrix(folder)
+    if matrix.shape[0] != len(vocab):
+        raise InputError(f"--init-embeddings {folder}: {matrix.shape[0]} embedding rows for {len(vocab)} vocabulary entries")
+    return project(matrix, dim)

@@ -1,0 +1,91 @@
+"""Tokenizers: raw texts -> right-padded matrices of token ids.
+
+Every tokenizer is a Hugging Face `tokenizers.Tokenizer` (Rust, batched, parallel), so whatever
+the source (the bundled BERT WordPiece vocabulary, a checkpoint's tokenizer.json) it serialises
+to one JSON string that travels inside the model file.
+"""
+
+import hashlib
+from importlib import resources
+
+import numpy as np
+from tokenizers import Tokenizer as _HFTokenizer
+from tokenizers import models, normalizers, pre_tokenizers, processors
+
+BUNDLED_VOCAB = "bert-base-uncased-vocab.txt"
+_CHUNK = 8192
+
+
+def bundled_vocab_path():
+    return str(resources.files("mltc_keras.resources").joinpath(BUNDLED_VOCAB))
+
+
+def _bert_wordpiece(vocab_path, lowercase=True):
+    vocab = models.WordPiece.read_file(vocab_path)
+    tok = _HFTokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.BertProcessing(("[SEP]", vocab["[SEP]"]), ("[CLS]", vocab["[CLS]"]))
+    return tok
+
+
+class Tokenizer:
+    """Turns texts into int32 id matrices of a fixed width, padded on the right with `pad_id`."""
+
+    def __init__(self, hf_tokenizer, pad_token="[PAD]"):
+        self._tok = hf_tokenizer
+        self._tok.no_padding()
+        self._tok.no_truncation()
+        self.pad_token = pad_token
+        pad_id = hf_tokenizer.token_to_id(pad_token)
+        if pad_id is None:
+            raise ValueError(f"tokenizer has no padding token {pad_token!r}")
+        self.pad_id = pad_id
+
+    @classmethod
+    def bundled_wordpiece(cls):
+        """BERT's uncased WordPiece (bert-base-uncased vocabulary, shipped in the package)."""
+        return cls(_bert_wordpiece(bundled_vocab_path()))
+
+    @classmethod
+    def from_vocab_file(cls, vocab_path, lowercase=True):
+        return cls(_bert_wordpiece(vocab_path, lowercase=lowercase))
+
+    @classmethod
+    def from_json(cls, text, pad_token="[PAD]"):
+        return cls(_HFTokenizer.from_str(text), pad_token=pad_token)
+
+    def to_json(self):
+        return self._tok.to_str()
+
+    @property
+    def vocab_size(self):
+        return self._tok.get_vocab_size(with_added_tokens=True)
+
+    def vocabulary(self):
+        """Tokens in id order."""
+        vocab = self._tok.get_vocab(with_added_tokens=True)
+        return sorted(vocab, key=vocab.get)
+
+    def fingerprint(self):
+        return hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()[:16]
+
+    def tokens(self, text, max_length):
+        """The tokens the model sees for one text (for reading attention weights)."""
+        return self._tok.encode(text).tokens[:max_length]
+
+    def encode(self, texts, max_length, progress=False):
+        """(len(texts), max_length) int32 ids; longer texts are cut, keeping their first tokens."""
+        ids = np.full((len(texts), max_length), self.pad_id, dtype=np.int32)
+        starts = range(0, len(texts), _CHUNK)
+        if progress:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc="tokenizing", unit="chunk", total=len(starts))
+        for start in starts:
+            for row, enc in enumerate(self._tok.encode_batch(list(texts[start:start + _CHUNK])), start):
+                seq = enc.ids[:max_length]
+                if len(enc.ids) > max_length and enc.special_tokens_mask[-1]:
+                    seq[-1] = enc.ids[-1]  # keep the closing [SEP] a truncated BERT input ends with
+                ids[row, :len(seq)] = seq
+        return ids

@@ -1,0 +1,43 @@
+"""Token ids cached on disk, keyed by the texts' content, the tokenizer and the length.
+
+A second run over the same file does not tokenize again. Entries are .npy files written to a
+temporary name and renamed, so an interrupted run never leaves a truncated entry behind.
+"""
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def default_cache_dir():
+    return Path(os.environ.get("MLTC_KERAS_CACHE", Path.home() / ".cache" / "mltc-keras"))
+
+
+def _texts_digest(texts):
+    h = hashlib.sha256()
+    for text in texts:
+        h.update(text.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def cache_key(texts, tokenizer, max_length):
+    return f"{_texts_digest(texts)[:24]}-{tokenizer.fingerprint()}-{max_length}"
+
+
+def encode_cached(tokenizer, texts, max_length, cache_dir=None):
+    """Token ids for `texts`, read from the cache when this exact input was tokenized before."""
+    folder = Path(cache_dir or default_cache_dir()) / "tokens"
+    path = folder / f"{cache_key(texts, tokenizer, max_length)}.npy"
+    if path.exists():
+        ids = np.load(path)
+        if ids.shape == (len(texts), max_length):
+            return ids
+    ids = tokenizer.encode(texts, max_length, progress=len(texts) >= 20_000)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+    np.save(tmp, ids)
+    os.replace(tmp, path)
+    return ids

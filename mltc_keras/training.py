@@ -1,0 +1,194 @@
+"""Training: data -> token ids -> model in a strategy scope -> fit with callbacks -> thresholds -> file."""
+
+import dataclasses
+import os
+import signal
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import keras
+
+from mltc_keras.artifact import TextClassifier, save_atomic
+from mltc_keras.config import DEFAULT_TRAIN, DEFAULT_VALID
+from mltc_keras.data import labels_without_positives, read_labelled_csv
+from mltc_keras.errors import InputError
+from mltc_keras.metrics import MultiLabelF1
+from mltc_keras.models import get_arch
+from mltc_keras.pipeline import batches
+from mltc_keras.pretrained_embeddings import load_embeddings
+from mltc_keras.stratify import stratified_split
+from mltc_keras.text import Tokenizer
+from mltc_keras.thresholds import tune_thresholds
+from mltc_keras.token_cache import encode_cached
+
+# Test hook: kill this process (SIGKILL, nothing cleaned up) after that many epochs, to prove resuming.
+KILL_AFTER_EPOCH_ENV = "MLTC_KERAS_KILL_AFTER_EPOCH"
+
+
+@dataclasses.dataclass
+class TrainResult:
+    output: Path
+    run_dir: Path
+    epochs_run: int
+    seconds: float
+    samples_per_second: float
+    thresholds: list
+
+
+def _data_kwargs(opts, expected_labels=None):
+    return dict(text_column=opts.text_column,
+                label_columns=opts.label_columns.split(",") if opts.label_columns else None,
+                labels_column=opts.labels_column, label_sep=opts.label_sep, drop_empty=opts.drop_empty,
+                expected_labels=expected_labels)
+
+
+def load_splits(opts):
+    """(train, valid) LabelledTexts: --valid when given, else a seeded stratified split of --train."""
+    train = read_labelled_csv(opts.train, **_data_kwargs(opts))
+    valid_path = opts.valid or (DEFAULT_VALID if opts.train == DEFAULT_TRAIN else None)
+    if valid_path:
+        valid = read_labelled_csv(valid_path, **_data_kwargs(opts, expected_labels=train.labels))
+    else:
+        train_idx, valid_idx = stratified_split(train.y, opts.valid_fraction, opts.seed)
+        train, valid = train.subset(train_idx), train.subset(valid_idx)
+    missing = labels_without_positives(train)
+    if missing:
+        warnings.warn(f"{opts.train}: no positive example in the training split for {', '.join(missing)}; "
+                      "the model cannot learn these labels", stacklevel=2)
+    return train, valid
+
+
+def _strategy(name):
+    if keras.backend.backend() != "tensorflow":
+        if name == "mirrored":
+            raise InputError(f"--strategy mirrored needs the TensorFlow backend (KERAS_BACKEND is {keras.backend.backend()})")
+        return None
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    if name == "mirrored" or (name == "auto" and len(gpus) > 1):
+        return tf.distribute.MirroredStrategy()
+    return None
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Adds `train_seconds` (the epoch's training time, validation excluded) to the epoch logs."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start, self.stop = time.perf_counter(), None
+
+    def on_test_begin(self, logs=None):
+        self.stop = self.stop or time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["train_seconds"] = (self.stop or time.perf_counter()) - self.start
+
+
+class _KillAfterEpoch(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 >= self.epoch:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _callbacks(run_dir, opts, resuming):
+    history_csv = run_dir / "history.csv"
+    if not resuming and history_csv.exists():
+        history_csv.unlink()
+    callbacks = [
+        EpochTimer(),
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1, min_lr=1e-5, verbose=1),
+        keras.callbacks.EarlyStopping(monitor="val_micro_f1", mode="max", patience=opts.patience,
+                                      restore_best_weights=True, verbose=1),
+        keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor="val_micro_f1", mode="max",
+                                        save_best_only=True),
+        keras.callbacks.CSVLogger(str(history_csv), append=True),
+    ]
+    if keras.backend.backend() == "tensorflow":
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
+    if os.environ.get(KILL_AFTER_EPOCH_ENV):
+        callbacks.append(_KillAfterEpoch(int(os.environ[KILL_AFTER_EPOCH_ENV])))
+    return callbacks
+
+
+def _model_spec(arch, opts):
+    spec_fields = {f.name for f in dataclasses.fields(arch.Spec)}
+    return arch.Spec(**{k: v for k, v in opts.model.items() if k in spec_fields})
+
+
+def build_classifier(opts, arch, spec, tokenizer, labels):
+    network = arch.build(spec, tokenizer.vocab_size, len(labels))
+    if getattr(spec, "init_embeddings", None):
+        matrix = load_embeddings(spec.init_embeddings, tokenizer.vocabulary(), spec.embedding_dim)
+        network.get_layer("embedding").set_weights([matrix])
+    options = {**{k: v for k, v in dataclasses.asdict(opts).items() if k != "model"}, "model": dataclasses.asdict(spec)}
+    model = TextClassifier(network, labels=labels, tokenizer_json=tokenizer.to_json(), max_length=opts.max_length,
+                           arch=opts.arch, options=options, name=f"mltc_{opts.arch}")
+    num_labels = len(labels)
+    model.compile(
+        optimizer=keras.optimizers.Adam(opts.learning_rate),
+        loss=keras.losses.BinaryCrossentropy(label_smoothing=opts.label_smoothing),
+        metrics=[MultiLabelF1(num_labels, "micro"), MultiLabelF1(num_labels, "macro"),
+                 keras.metrics.AUC(multi_label=True, num_labels=num_labels, name="auc")],
+    )
+    return model
+
+
+def train(opts):
+    arch = get_arch(opts.arch)
+    output = Path(opts.output or f"models/{opts.arch}.keras")
+    if output.suffix != ".keras":
+        raise InputError(f"--output {output}: a model file must end in .keras")
+    if output.exists() and not opts.overwrite:
+        raise InputError(f"--output {output}: file exists; pass --overwrite to replace it or choose another --output")
+    spec = _model_spec(arch, opts)
+
+    train_data, valid_data = load_splits(opts)
+    tokenizer = Tokenizer.bundled_wordpiece()
+    x_train = encode_cached(tokenizer, train_data.texts, opts.max_length, opts.cache_dir)
+    x_valid = encode_cached(tokenizer, valid_data.texts, opts.max_length, opts.cache_dir)
+
+    keras.utils.set_random_seed(opts.seed)
+    run_dir = Path(opts.logs_dir) / (opts.run_name or output.stem)
+    resuming = (run_dir / "backup").exists()
+    if resuming:
+        print(f"resuming run '{run_dir.name}' from its last completed epoch ({run_dir / 'backup'})", file=sys.stderr)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    strategy = _strategy(opts.strategy)
+    try:
+        if strategy is None:
+            model = build_classifier(opts, arch, spec, tokenizer, train_data.labels)
+        else:
+            with strategy.scope():
+                model = build_classifier(opts, arch, spec, tokenizer, train_data.labels)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+    pad = tokenizer.pad_id
+    train_batches = batches(x_train, train_data.y, batch_size=opts.batch_size, shuffle=True, seed=opts.seed, pad_id=pad)
+    valid_batches = batches(x_valid, valid_data.y, batch_size=max(opts.batch_size, 256), pad_id=pad)
+    start = time.perf_counter()
+    try:
+        history = model.fit(train_batches, validation_data=valid_batches, epochs=opts.epochs, shuffle=False,
+                            callbacks=_callbacks(run_dir, opts, resuming), verbose=2)
+    except KeyboardInterrupt:
+        raise InputError(f"interrupted: nothing was written to {output}; run the same command again to resume "
+                         "from the last completed epoch") from None
+    epochs_run = len(history.epoch)
+    seconds = float(sum(history.history.get("train_seconds", [time.perf_counter() - start])))
+
+    proba = model.predict(valid_batches, verbose=0)
+    model.thresholds = tune_thresholds(valid_data.y, proba).tolist()
+    model.history_log = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    save_atomic(model, output, overwrite=opts.overwrite)
+    return TrainResult(output=output, run_dir=run_dir, epochs_run=epochs_run, seconds=seconds,
+                       samples_per_second=len(x_train) * epochs_run / seconds if epochs_run else 0.0,
+                       thresholds=model.thresholds)
