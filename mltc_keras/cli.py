@@ -19,8 +19,10 @@ def _add_fields(parser, fields):
     for f in fields:
         meta = f.metadata
         default = f.default if f.default is not dataclasses.MISSING else None
-        kwargs = {"dest": f.name, "default": argparse.SUPPRESS,
-                  "help": f"{meta.get('help', '')} (default: {default})" if not meta.get("required") else meta.get("help")}
+        text = meta.get("help", "")
+        if default not in (None, False) and "(default:" not in text:
+            text += f" (default: {default})"
+        kwargs = {"dest": f.name, "default": argparse.SUPPRESS, "help": text}
         if f.type in (bool, "bool"):
             kwargs["action"] = "store_true"
         else:

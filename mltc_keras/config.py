@@ -19,7 +19,7 @@ class DataOptions:
 
 @dataclass
 class TrainOptions(DataOptions):
-    arch: str = field(default="bilstm", metadata={"help": "model family"})
+    arch: str = field(default="bilstm", metadata={"help": "model family; its own options are listed in their group below"})
     preset: str = field(default=None, metadata={
         "help": "a named set of model and training values ('seed': the original spec); explicit options win"})
     train: str = field(default=DEFAULT_TRAIN, metadata={"help": "training CSV"})

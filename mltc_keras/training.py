@@ -34,7 +34,7 @@ class TrainResult:
     epochs_run: int
     seconds: float
     samples_per_second: float
-    thresholds: list
+    model: TextClassifier
 
 
 def _data_kwargs(opts, expected_labels=None):
@@ -191,4 +191,4 @@ def train(opts):
     save_atomic(model, output, overwrite=opts.overwrite)
     return TrainResult(output=output, run_dir=run_dir, epochs_run=epochs_run, seconds=seconds,
                        samples_per_second=len(x_train) * epochs_run / seconds if epochs_run else 0.0,
-                       thresholds=model.thresholds)
+                       model=model)

@@ -1,5 +1,6 @@
 """The model zoo: `--arch NAME` -> a module with `Spec` (its options), `PRESETS` and `build`."""
 
+from mltc_keras.errors import InputError
 from mltc_keras.models import bilstm
 
 ARCHS = {"bilstm": bilstm}
@@ -9,4 +10,4 @@ def get_arch(name):
     try:
         return ARCHS[name]
     except KeyError:
-        raise ValueError(f"unknown arch {name!r}; choose from {', '.join(ARCHS)}") from None
+        raise InputError(f"--arch {name}: unknown model family; choose from {', '.join(ARCHS)}") from None

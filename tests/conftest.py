@@ -1,0 +1,59 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+LABELS = ["joy", "anger", "question"]
+CUES = {"joy": "happy", "anger": "furious", "question": "why"}
+FILLER = "the a day today it was really very so and then we this".split()
+
+
+def make_rows(n, seed=0):
+    """Texts whose labels follow cue words, so a tiny model learns something in an epoch."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        y = (rng.random(len(LABELS)) < 0.35).astype(int)
+        if not y.any():
+            y[i % len(LABELS)] = 1
+        words = list(rng.choice(FILLER, size=rng.integers(3, 9)))
+        for label, on in zip(LABELS, y):
+            if on:
+                words.insert(int(rng.integers(0, len(words) + 1)), CUES[label])
+        rows.append((" ".join(words), *y))
+    return rows
+
+
+def write_csv(path, rows, header=("text", *LABELS)):
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+TINY_MODEL = ["--embedding-dim", "8", "--lstm-units", "4", "--attention-units", "4", "--dense-units", "8",
+              "--max-length", "16", "--batch-size", "16"]
+
+
+def run_cli(*args, cwd, env=None):
+    """`python -m mltc_keras ARGS` in a fresh process; returns the CompletedProcess."""
+    full_env = {**os.environ, "MLTC_KERAS_CACHE": str(cwd / "cache"), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "mltc_keras", *map(str, args)], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def run_python(code, cwd):
+    """Run `code` in a fresh Python process (a separate process is the only honest reload test)."""
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    write_csv(tmp_path / "train.csv", make_rows(160, seed=1))
+    write_csv(tmp_path / "valid.csv", make_rows(48, seed=2))
+    return tmp_path

@@ -1,0 +1,168 @@
+"""The CLI in subprocesses: train, evaluate, predict, reload elsewhere, resume, refuse bad input."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from conftest import LABELS, TINY_MODEL, make_rows, run_cli, run_python, write_csv
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny model trained through the CLI, shared by the tests that only read it."""
+    root = tmp_path_factory.mktemp("trained")
+    write_csv(root / "train.csv", make_rows(160, seed=1))
+    write_csv(root / "test.csv", make_rows(48, seed=3))
+    result = run_cli("train", "--arch", "bilstm", "--train", "train.csv", "--epochs", "2",
+                     "--output", "models/tiny.keras", *TINY_MODEL, cwd=root)
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def test_train_writes_model_and_run_logs(trained):
+    assert (trained / "models" / "tiny.keras").is_file()
+    run = trained / "logs" / "tiny"
+    assert (run / "best.keras").is_file()
+    assert (run / "tensorboard").is_dir()
+    history = list(csv.DictReader(open(run / "history.csv")))
+    assert len(history) == 2 and {"val_micro_f1", "val_macro_f1", "val_auc", "train_seconds"} <= set(history[0])
+    assert not (run / "backup").exists(), "a finished run keeps no resume state"
+    assert not list((trained / "models").glob(".*tmp*")), "no temporary file left behind"
+
+
+def test_evaluate_json_has_every_metric(trained):
+    result = run_cli("evaluate", "--model", "models/tiny.keras", "--data", "test.csv", "--json", "m.json", cwd=trained)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((trained / "m.json").read_text())
+    for key in ("micro_f1", "macro_f1", "samples_f1", "micro_precision", "micro_recall", "hamming_loss",
+                "subset_accuracy", "roc_auc_macro"):
+        assert isinstance(report[key], float), key
+    assert [row["label"] for row in report["per_label"]] == LABELS
+    assert {"support", "precision", "recall", "f1", "threshold"} <= set(report["per_label"][0])
+    for label in LABELS:
+        assert label in result.stdout
+
+
+def test_evaluate_threshold_override(trained):
+    result = run_cli("evaluate", "--model", "models/tiny.keras", "--data", "test.csv", "--threshold", "0.5",
+                     "--json", "half.json", cwd=trained)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((trained / "half.json").read_text())
+    assert all(row["threshold"] == 0.5 for row in report["per_label"])
+
+
+def test_predict_texts_and_csv(trained):
+    result = run_cli("predict", "--model", "models/tiny.keras", "--text", "so happy today", "why why", cwd=trained)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["text"] for line in lines] == ["so happy today", "why why"]
+    assert set(lines[0]["scores"]) == set(LABELS) and isinstance(lines[0]["labels"], list)
+
+    write_csv(trained / "in.csv", [("id1", "so happy"), ("id2", "furious day")], header=("id", "text"))
+    result = run_cli("predict", "--model", "models/tiny.keras", "--input", "in.csv", "--output", "out.csv", cwd=trained)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(open(trained / "out.csv")))
+    assert [r["id"] for r in rows] == ["id1", "id2"]
+    assert {f"score_{label}" for label in LABELS} | {"predicted_labels", "text"} <= set(rows[0])
+
+    again = run_cli("predict", "--model", "models/tiny.keras", "--input", "in.csv", "--output", "out.csv", cwd=trained)
+    assert again.returncode == 2 and "--overwrite" in again.stderr
+
+
+RELOAD = """
+import sys, numpy as np, keras, mltc_keras
+texts = ["so happy today", "furious why", "the a day"]
+model = keras.saving.load_model(sys.argv[1] if len(sys.argv) > 1 else "{path}")
+assert isinstance(model, mltc_keras.TextClassifier), type(model)
+assert model.labels == {labels}, model.labels
+ids = mltc_keras.load("{path}").token_ids(texts)
+np.save("{out}", np.stack([model.predict(ids, verbose=0), mltc_keras.load("{path}").predict_proba(texts)]))
+"""
+
+
+def test_reload_in_two_fresh_processes_gives_identical_probabilities(trained):
+    outs = []
+    for i in range(2):
+        out = trained / f"reload{i}.npy"
+        result = run_python(RELOAD.format(path="models/tiny.keras", labels=LABELS, out=out), cwd=trained)
+        assert result.returncode == 0, result.stderr
+        outs.append(np.load(out))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    np.testing.assert_allclose(outs[0][0], outs[0][1], rtol=0, atol=1e-6)
+
+
+def test_python_api_model_reloads_identically_elsewhere(data_dir):
+    from mltc_keras.cli import train_options
+    from mltc_keras.predictor import Predictor
+    from mltc_keras.training import train
+
+    opts = train_options({"train": str(data_dir / "train.csv"), "valid": str(data_dir / "valid.csv"), "epochs": 1,
+                          "output": str(data_dir / "api.keras"), "logs_dir": str(data_dir / "logs"),
+                          "cache_dir": str(data_dir / "cache"), "embedding_dim": 8, "lstm_units": 4,
+                          "attention_units": 4, "dense_units": 8, "max_length": 16, "batch_size": 16})
+    result = train(opts)
+    texts = ["so happy today", "furious why", "the a day"]
+    here = Predictor(result.model).predict_proba(texts)
+    reload = run_python(RELOAD.format(path=data_dir / "api.keras", labels=LABELS, out=data_dir / "r.npy"), cwd=data_dir)
+    assert reload.returncode == 0, reload.stderr
+    np.testing.assert_array_equal(np.load(data_dir / "r.npy")[1], here)
+    thresholds = result.model.thresholds
+    assert len(thresholds) == len(LABELS) and all(0 < t < 1 for t in thresholds)
+
+
+def test_existing_output_is_not_overwritten(trained):
+    before = (trained / "models" / "tiny.keras").read_bytes()
+    result = run_cli("train", "--train", "train.csv", "--epochs", "1", "--output", "models/tiny.keras", *TINY_MODEL,
+                     cwd=trained)
+    assert result.returncode == 2
+    assert "--overwrite" in result.stderr
+    assert (trained / "models" / "tiny.keras").read_bytes() == before
+
+
+def test_bad_labels_fail_with_one_line_and_write_nothing(data_dir):
+    rows = make_rows(20)
+    rows[4] = (rows[4][0], 2, 0, 1)
+    write_csv(data_dir / "bad.csv", rows)
+    result = run_cli("train", "--train", "bad.csv", "--epochs", "1", "--output", "m.keras", *TINY_MODEL, cwd=data_dir)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "bad.csv" in errors[0] and "row 5" in errors[0] and "'joy'" in errors[0]
+    assert not (data_dir / "m.keras").exists() and not (data_dir / "logs").exists()
+
+
+def test_evaluate_names_missing_and_extra_labels(trained):
+    write_csv(trained / "other.csv", [("so happy", 1, 0, 1)], header=("text", "joy", "anger", "sadness"))
+    result = run_cli("evaluate", "--model", "models/tiny.keras", "--data", "other.csv", cwd=trained)
+    assert result.returncode == 2
+    assert "question" in result.stderr and "sadness" in result.stderr
+
+
+def test_missing_model_file(tmp_path):
+    result = run_cli("evaluate", "--model", "nope.keras", "--data", "x.csv", cwd=tmp_path)
+    assert result.returncode == 2 and "nope.keras" in result.stderr
+
+
+def test_killed_run_resumes_from_last_epoch(data_dir):
+    args = ["train", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "3", "--patience", "5",
+            "--output", "r.keras", *TINY_MODEL]
+    killed = run_cli(*args, cwd=data_dir, env={"MLTC_KERAS_KILL_AFTER_EPOCH": "2"})
+    assert killed.returncode == -9, killed.stderr
+    assert not (data_dir / "r.keras").exists()
+    assert (data_dir / "logs" / "r" / "backup").is_dir()
+
+    resumed = run_cli(*args, cwd=data_dir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming run 'r'" in resumed.stderr
+    assert "Epoch 3/3" in resumed.stdout and "Epoch 1/3" not in resumed.stdout
+    epochs = [int(row["epoch"]) for row in csv.DictReader(open(data_dir / "logs" / "r" / "history.csv"))]
+    assert epochs == [0, 1, 2]
+    assert (data_dir / "r.keras").is_file() and not (data_dir / "logs" / "r" / "backup").exists()
+
+
+@pytest.mark.parametrize("command, expected", [("train", "(default: 128)"), ("evaluate", "--threshold"),
+                                               ("predict", "--input")])
+def test_help_shows_options_and_defaults(tmp_path, command, expected):
+    result = run_cli(command, "--help", cwd=tmp_path)
+    assert result.returncode == 0 and expected in result.stdout
