@@ -3,7 +3,9 @@
 Each batch is cut to its longest sequence, rounded up to a multiple of `bucket`: texts are
 mostly far shorter than `max_length`, and a recurrent model pays for every padded step. The
 rounding keeps the number of distinct shapes (and so of traced or compiled functions) small.
-Sequences are right-padded, which masked cuDNN LSTMs require.
+Training batches (`shuffle=True`) are also drawn from texts of similar length, so little padding
+is left at all; prediction batches keep the input order. Sequences stay right-padded, which
+masked cuDNN LSTMs require.
 """
 
 import math
@@ -18,29 +20,42 @@ def _trimmed_width(lengths, max_width, bucket):
     return min(max_width, max(bucket, math.ceil(int(lengths.max()) / bucket) * bucket))
 
 
+def bucketed_batches(lengths, batch_size, bucket, rng):
+    """Row indices in batches of texts of similar length, in random order (a fresh draw per call)."""
+    shuffled = rng.permutation(len(lengths))
+    by_length = shuffled[np.argsort((lengths[shuffled] - 1) // bucket, kind="stable")]
+    chunks = [by_length[i:i + batch_size] for i in range(0, len(by_length), batch_size)]
+    return [chunks[i] for i in rng.permutation(len(chunks))]
+
+
 class NumpyBatches(keras.utils.PyDataset):
-    """Batches of numpy arrays, reshuffled with a seeded generator every epoch."""
+    """Batches of numpy arrays; training batches are length-bucketed and redrawn every epoch."""
 
     def __init__(self, ids, y, batch_size, shuffle, seed, pad_id, bucket):
         super().__init__()
         self.ids, self.y = ids, y
-        self.batch_size, self.shuffle, self.pad_id, self.bucket = batch_size, shuffle, pad_id, bucket
+        self.batch_size, self.shuffle, self.bucket = batch_size, shuffle, bucket
         self.lengths = (ids != pad_id).sum(axis=1)
         self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(ids)) if shuffle else np.arange(len(ids))
+        self.rows = self._draw()
+
+    def _draw(self):
+        if self.shuffle:
+            return bucketed_batches(self.lengths, self.batch_size, self.bucket, self.rng)
+        order = np.arange(len(self.ids))
+        return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
     def __len__(self):
-        return math.ceil(len(self.ids) / self.batch_size)
+        return len(self.rows)
 
     def __getitem__(self, index):
-        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        width = _trimmed_width(self.lengths[rows], self.ids.shape[1], self.bucket)
-        x = self.ids[rows, :width]
+        rows = self.rows[index]
+        x = self.ids[rows, :_trimmed_width(self.lengths[rows], self.ids.shape[1], self.bucket)]
         return (x,) if self.y is None else (x, self.y[rows])
 
     def on_epoch_end(self):
         if self.shuffle:
-            self.order = self.rng.permutation(len(self.ids))
+            self.rows = self._draw()
 
 
 def _tf_dataset(ids, y, batch_size, shuffle, seed, pad_id, bucket):
@@ -48,13 +63,20 @@ def _tf_dataset(ids, y, batch_size, shuffle, seed, pad_id, bucket):
 
     max_width = ids.shape[1]
     ds = tf.data.Dataset.from_tensor_slices((ids,) if y is None else (ids, y))
+
+    def length(x, *rest):
+        return tf.reduce_sum(tf.cast(x != pad_id, tf.int32), axis=-1)
+
     if shuffle:
-        ds = ds.shuffle(len(ids), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
+        boundaries = list(range(bucket + 1, max_width + 1, bucket))
+        ds = ds.shuffle(len(ids), seed=seed, reshuffle_each_iteration=True).bucket_by_sequence_length(
+            length, bucket_boundaries=boundaries, bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            no_padding=True)
+    else:
+        ds = ds.batch(batch_size)
 
     def trim(x, *rest):
-        longest = tf.reduce_max(tf.reduce_sum(tf.cast(x != pad_id, tf.int32), axis=1))
-        width = tf.minimum(max_width, tf.maximum(bucket, (longest + bucket - 1) // bucket * bucket))
+        width = tf.minimum(max_width, tf.maximum(bucket, (tf.reduce_max(length(x)) + bucket - 1) // bucket * bucket))
         return (x[:, :width], *rest)
 
     return ds.map(trim, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

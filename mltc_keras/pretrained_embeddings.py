@@ -43,9 +43,8 @@ def project(matrix, dim):
     centred = matrix - matrix.mean(axis=0)
     if dim < matrix.shape[1]:
         _, _, vt = np.linalg.svd(centred, full_matrices=False)
-        out = centred @ vt[:dim].T
-    else:
-        out = np.pad(centred, ((0, 0), (0, dim - matrix.shape[1])))
+        centred = centred @ vt[:dim].T  # fewer than dim directions when there are fewer rows
+    out = np.pad(centred, ((0, 0), (0, dim - centred.shape[1])))
     # Keras' Embedding starts uniform in [-0.05, 0.05] (std ~0.029); match that overall spread
     return (out * (0.05 / np.sqrt(3) / out.std())).astype("float32")
 

@@ -29,6 +29,14 @@ def _bert_wordpiece(vocab_path, lowercase=True):
     return tok
 
 
+def _truncate(items, special_mask, max_length):
+    """The first `max_length` items, keeping a closing special token (BERT's [SEP]) at the end."""
+    kept = list(items[:max_length])
+    if len(items) > max_length and special_mask[-1]:
+        kept[-1] = items[-1]
+    return kept
+
+
 class Tokenizer:
     """Turns texts into int32 id matrices of a fixed width, padded on the right with `pad_id`."""
 
@@ -72,7 +80,8 @@ class Tokenizer:
 
     def tokens(self, text, max_length):
         """The tokens the model sees for one text (for reading attention weights)."""
-        return self._tok.encode(text).tokens[:max_length]
+        enc = self._tok.encode(text)
+        return _truncate(enc.tokens, enc.special_tokens_mask, max_length)
 
     def encode(self, texts, max_length, progress=False):
         """(len(texts), max_length) int32 ids; longer texts are cut, keeping their first tokens."""
@@ -84,8 +93,6 @@ class Tokenizer:
             starts = tqdm(starts, desc="tokenizing", unit="chunk", total=len(starts))
         for start in starts:
             for row, enc in enumerate(self._tok.encode_batch(list(texts[start:start + _CHUNK])), start):
-                seq = enc.ids[:max_length]
-                if len(enc.ids) > max_length and enc.special_tokens_mask[-1]:
-                    seq[-1] = enc.ids[-1]  # keep the closing [SEP] a truncated BERT input ends with
+                seq = _truncate(enc.ids, enc.special_tokens_mask, max_length)
                 ids[row, :len(seq)] = seq
         return ids

@@ -18,8 +18,9 @@ def default_cache_dir():
 def _texts_digest(texts):
     h = hashlib.sha256()
     for text in texts:
-        h.update(text.encode("utf-8"))
-        h.update(b"\0")
+        data = text.encode("utf-8")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
     return h.hexdigest()
 
 
@@ -31,10 +32,12 @@ def encode_cached(tokenizer, texts, max_length, cache_dir=None):
     """Token ids for `texts`, read from the cache when this exact input was tokenized before."""
     folder = Path(cache_dir or default_cache_dir()) / "tokens"
     path = folder / f"{cache_key(texts, tokenizer, max_length)}.npy"
-    if path.exists():
+    try:
         ids = np.load(path)
         if ids.shape == (len(texts), max_length):
             return ids
+    except (OSError, ValueError, EOFError):
+        pass  # absent or damaged: tokenize again and replace it
     ids = tokenizer.encode(texts, max_length, progress=len(texts) >= 20_000)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")

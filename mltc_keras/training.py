@@ -118,7 +118,7 @@ def _callbacks(run_dir, opts, resuming):
     return callbacks
 
 
-def _model_spec(arch, opts):
+def model_spec(arch, opts):
     spec_fields = {f.name for f in dataclasses.fields(arch.Spec)}
     return arch.Spec(**{k: v for k, v in opts.model.items() if k in spec_fields})
 
@@ -148,7 +148,7 @@ def train(opts):
         raise InputError(f"--output {output}: a model file must end in .keras")
     if output.exists() and not opts.overwrite:
         raise InputError(f"--output {output}: file exists; pass --overwrite to replace it or choose another --output")
-    spec = _model_spec(arch, opts)
+    spec = model_spec(arch, opts)
 
     train_data, valid_data = load_splits(opts)
     tokenizer = Tokenizer.bundled_wordpiece()

@@ -203,3 +203,25 @@ def test_batches_uses_numpy_batches_off_tensorflow(monkeypatch):
     np.testing.assert_array_equal(
         rebuild([data[i] for i in range(len(data))]),
         rebuild([b for b in collect(NumpyBatches(ids, y, 8, True, 0, 0, BUCKET))]))
+
+
+def _buckets_per_batch(batch_list, pad_id=0):
+    return [len(set(((b[0] != pad_id).sum(axis=1) - 1) // BUCKET)) for b in batch_list]
+
+
+def test_training_batches_group_texts_of_similar_length():
+    ids, y = make_ids(n=400, max_length=128, seed=3)
+    tf_batches = collect(batches(ids, y, batch_size=16, shuffle=True, seed=0))
+    assert max(_buckets_per_batch(tf_batches)) == 1  # tf.data buckets: one length bucket per batch
+    np_batches = collect(NumpyBatches(ids, y, 16, True, 0, 0, BUCKET))
+    assert max(_buckets_per_batch(np_batches)) <= 2  # sorted chunks may straddle one bucket edge
+    plain = collect(batches(ids, y, batch_size=16, shuffle=False))
+    for bucketed in (tf_batches, np_batches):
+        assert sum(b[0].size for b in bucketed) < 0.75 * sum(b[0].size for b in plain)
+
+
+def test_prediction_batches_keep_input_order():
+    ids, y = make_ids(n=70, seed=4)
+    for data in (batches(ids, batch_size=16), NumpyBatches(ids, None, 16, False, 0, 0, BUCKET)):
+        rows = np.concatenate([np.pad(b[0], ((0, 0), (0, MAX_LENGTH - b[0].shape[1]))) for b in collect(data)])
+        np.testing.assert_array_equal(rows, ids)

@@ -90,9 +90,6 @@ def test_project_columns_ordered_by_variance():
         assert abs(np.corrcoef(out[:, col], matrix[:, src])[0, 1]) > 0.99
 
 
-@pytest.mark.xfail(strict=True, reason="pretrained_embeddings.project: with fewer rows than columns "
-                                       "(vocab < d) and rows < dim < d, svd(full_matrices=False) gives only "
-                                       "`rows` directions, so the result has `rows` columns instead of `dim`")
 def test_project_shape_when_vocab_smaller_than_width():
     matrix = np.random.default_rng(0).normal(size=(6, 32)).astype("float32")
     assert project(matrix, 16).shape == (6, 16)
