@@ -16,6 +16,10 @@ import numpy as np
 BUCKET = 16
 
 
+def _lengths(ids, pad_id):
+    return (ids != pad_id).sum(axis=1)
+
+
 def _trimmed_width(lengths, max_width, bucket):
     return min(max_width, max(bucket, math.ceil(int(lengths.max()) / bucket) * bucket))
 
@@ -35,7 +39,7 @@ class NumpyBatches(keras.utils.PyDataset):
         super().__init__()
         self.ids, self.y = ids, y
         self.batch_size, self.shuffle, self.bucket = batch_size, shuffle, bucket
-        self.lengths = (ids != pad_id).sum(axis=1)
+        self.lengths = _lengths(ids, pad_id)
         self.rng = np.random.default_rng(seed)
         self.rows = self._draw()
 
@@ -72,6 +76,9 @@ def _tf_dataset(ids, y, batch_size, shuffle, seed, pad_id, bucket):
         ds = ds.shuffle(len(ids), seed=seed, reshuffle_each_iteration=True).bucket_by_sequence_length(
             length, bucket_boundaries=boundaries, bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
             no_padding=True)
+        # the batch count is fixed by the bucket sizes; saying so spares Keras an "ran out of data" warning
+        per_bucket = np.bincount((_lengths(ids, pad_id) - 1) // bucket)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(int(np.ceil(per_bucket / batch_size).sum())))
     else:
         ds = ds.batch(batch_size)
 
