@@ -113,20 +113,12 @@ def test_wrong_shape_entry_is_recomputed(counting, tmp_path):
     assert counting.calls == 1
 
 
-def test_corrupt_entry_is_recomputed(counting, tmp_path):
+@pytest.mark.parametrize("content", [b"\x93NUMPY garbage, not an array", b""], ids=["garbage", "empty"])
+def test_damaged_entry_is_recomputed(counting, tmp_path, content):
     key = cache_key(TEXTS, counting, 10)
     folder = tmp_path / "tokens"
     folder.mkdir()
-    (folder / f"{key}.npy").write_bytes(b"\x93NUMPY garbage, not an array")
-    ids = encode_cached(counting, TEXTS, 10, tmp_path)
-    np.testing.assert_array_equal(ids, counting.tok.encode(TEXTS, 10))
-
-
-def test_empty_entry_is_recomputed(counting, tmp_path):
-    key = cache_key(TEXTS, counting, 10)
-    folder = tmp_path / "tokens"
-    folder.mkdir()
-    (folder / f"{key}.npy").write_bytes(b"")
+    (folder / f"{key}.npy").write_bytes(content)
     ids = encode_cached(counting, TEXTS, 10, tmp_path)
     np.testing.assert_array_equal(ids, counting.tok.encode(TEXTS, 10))
 
