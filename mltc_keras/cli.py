@@ -7,7 +7,7 @@ import sys
 import warnings
 
 from mltc_keras.config import EvaluateOptions, PredictOptions, TrainOptions, option_fields
-from mltc_keras.errors import InputError
+from mltc_keras.errors import InputError, Interrupted
 
 
 def _flag(name):
@@ -96,7 +96,7 @@ def main(argv=None):
     warnings.formatwarning = lambda message, category, *rest: f"warning: {message}\n"
     try:
         _run(args)
-    except InputError as exc:
+    except (InputError, Interrupted) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     return 0

@@ -5,3 +5,9 @@ class InputError(Exception):
     """Bad user input: a file, row or column that cannot be used, and what to do about it."""
 
     exit_code = 2
+
+
+class Interrupted(Exception):
+    """The user stopped a run (Ctrl-C); the message says how to resume."""
+
+    exit_code = 130

@@ -1,5 +1,7 @@
 """Training: data -> token ids -> model in a strategy scope -> fit with callbacks -> thresholds -> file."""
 
+import contextlib
+import csv
 import dataclasses
 import os
 import signal
@@ -13,7 +15,7 @@ import keras
 from mltc_keras.artifact import TextClassifier, save_atomic
 from mltc_keras.config import DEFAULT_TRAIN, DEFAULT_VALID
 from mltc_keras.data import labels_without_positives, read_labelled_csv
-from mltc_keras.errors import InputError
+from mltc_keras.errors import InputError, Interrupted
 from mltc_keras.metrics import MultiLabelF1
 from mltc_keras.models import get_arch
 from mltc_keras.pipeline import batches
@@ -118,6 +120,13 @@ def _callbacks(run_dir, opts, resuming):
     return callbacks
 
 
+def read_history(path):
+    """{column: [value per epoch]} from a run's CSV history, which spans resumed runs too."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else [])}
+
+
 def model_spec(arch, opts):
     spec_fields = {f.name for f in dataclasses.fields(arch.Spec)}
     return arch.Spec(**{k: v for k, v in opts.model.items() if k in spec_fields})
@@ -164,30 +173,27 @@ def train(opts):
 
     strategy = _strategy(opts.strategy)
     try:
-        if strategy is None:
+        with strategy.scope() if strategy else contextlib.nullcontext():
             model = build_classifier(opts, arch, spec, tokenizer, train_data.labels)
-        else:
-            with strategy.scope():
-                model = build_classifier(opts, arch, spec, tokenizer, train_data.labels)
     except ValueError as exc:
         raise InputError(str(exc)) from None
 
     pad = tokenizer.pad_id
     train_batches = batches(x_train, train_data.y, batch_size=opts.batch_size, shuffle=True, seed=opts.seed, pad_id=pad)
     valid_batches = batches(x_valid, valid_data.y, batch_size=max(opts.batch_size, 256), pad_id=pad)
-    start = time.perf_counter()
     try:
-        history = model.fit(train_batches, validation_data=valid_batches, epochs=opts.epochs, shuffle=False,
-                            callbacks=_callbacks(run_dir, opts, resuming), verbose=2)
+        model.fit(train_batches, validation_data=valid_batches, epochs=opts.epochs, shuffle=False,
+                  callbacks=_callbacks(run_dir, opts, resuming), verbose=2)
     except KeyboardInterrupt:
-        raise InputError(f"interrupted: nothing was written to {output}; run the same command again to resume "
-                         "from the last completed epoch") from None
-    epochs_run = len(history.epoch)
-    seconds = float(sum(history.history.get("train_seconds", [time.perf_counter() - start])))
+        raise Interrupted(f"interrupted: nothing was written to {output}; run the same command again to resume "
+                          "from the last completed epoch") from None
+    history = read_history(run_dir / "history.csv")
+    epochs_run = len(history.get("epoch", []))
+    seconds = sum(history.get("train_seconds", []))
 
     proba = model.predict(valid_batches, verbose=0)
     model.thresholds = tune_thresholds(valid_data.y, proba).tolist()
-    model.history_log = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    model.history_log = history
     save_atomic(model, output, overwrite=opts.overwrite)
     return TrainResult(output=output, run_dir=run_dir, epochs_run=epochs_run, seconds=seconds,
                        samples_per_second=len(x_train) * epochs_run / seconds if epochs_run else 0.0,

@@ -159,6 +159,9 @@ def test_killed_run_resumes_from_last_epoch(data_dir):
     epochs = [int(row["epoch"]) for row in csv.DictReader(open(data_dir / "logs" / "r" / "history.csv"))]
     assert epochs == [0, 1, 2]
     assert (data_dir / "r.keras").is_file() and not (data_dir / "logs" / "r" / "backup").exists()
+    import mltc_keras
+
+    assert mltc_keras.load(data_dir / "r.keras").model.history_log["epoch"] == [0, 1, 2]
 
 
 @pytest.mark.parametrize("command, expected", [("train", "(default: 128)"), ("evaluate", "--threshold"),
