@@ -42,7 +42,8 @@ def evaluate(opts):
     report = {"model": str(opts.model), "data": str(opts.data), "thresholds": used, **report}
     if opts.json:
         _write_atomic(opts.json, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8"))
-    return report, format_report(report)
+    header = f"model       {opts.model}\ndata        {opts.data}\nthresholds  {used}\n\n"
+    return report, header + format_report(report)
 
 
 def predict(opts):
