@@ -32,6 +32,9 @@ class TrainOptions(DataOptions):
     batch_size: int = field(default=64, metadata={"help": "global batch size (split across GPUs)"})
     learning_rate: float = field(default=2e-3, metadata={"help": "Adam learning rate"})
     label_smoothing: float = field(default=0.0, metadata={"help": "binary cross-entropy label smoothing"})
+    output_bias: str = field(default="prior", metadata={
+        "help": "start each label's output bias at the log-odds of its training frequency (prior) or at 0 (zero)",
+        "choices": ("prior", "zero")})
     patience: int = field(default=3, metadata={"help": "epochs without validation micro-F1 gain before stopping"})
     output: str = field(default=None, metadata={"help": "model file to write (default: models/<arch>.keras)"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --output"})

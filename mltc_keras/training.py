@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from mltc_keras.artifact import TextClassifier, save_atomic
 from mltc_keras.config import DEFAULT_TRAIN, DEFAULT_VALID
@@ -132,8 +133,17 @@ def model_spec(arch, opts):
     return arch.Spec(**{k: v for k, v in opts.model.items() if k in spec_fields})
 
 
-def build_classifier(opts, arch, spec, tokenizer, labels):
+def prior_log_odds(y):
+    """log(p / (1 - p)) of each label's frequency: the output bias of a model that knows only the priors."""
+    p = np.clip(np.asarray(y, dtype="float64").mean(axis=0), 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p)).astype("float32")
+
+
+def build_classifier(opts, arch, spec, tokenizer, labels, y_train=None):
     network = arch.build(spec, tokenizer.vocab_size, len(labels))
+    if opts.output_bias == "prior" and y_train is not None:
+        kernel, _ = network.get_layer("probabilities").get_weights()
+        network.get_layer("probabilities").set_weights([kernel, prior_log_odds(y_train)])
     if getattr(spec, "init_embeddings", None):
         matrix = load_embeddings(spec.init_embeddings, tokenizer.vocabulary(), spec.embedding_dim)
         network.get_layer("embedding").set_weights([matrix])
@@ -174,7 +184,7 @@ def train(opts):
     strategy = _strategy(opts.strategy)
     try:
         with strategy.scope() if strategy else contextlib.nullcontext():
-            model = build_classifier(opts, arch, spec, tokenizer, train_data.labels)
+            model = build_classifier(opts, arch, spec, tokenizer, train_data.labels, train_data.y)
     except ValueError as exc:
         raise InputError(str(exc)) from None
 

@@ -11,7 +11,7 @@ def test_seed_preset_gives_the_seed_spec():
     assert opts.model == {"embedding_dim": 128, "lstm_units": 128, "dropout": 0.3, "recurrent_dropout": 0.3,
                           "attention": "scale", "pooling": "mean", "dense_units": 256, "l2": 5e-4,
                           "head_dropout": 0.5, "init_embeddings": None}
-    assert (opts.learning_rate, opts.batch_size, opts.label_smoothing) == (1e-3, 64, 0.1)
+    assert (opts.learning_rate, opts.batch_size, opts.label_smoothing, opts.output_bias) == (1e-3, 64, 0.1, "zero")
 
 
 def test_explicit_options_win_over_the_preset():

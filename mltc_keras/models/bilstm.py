@@ -32,7 +32,7 @@ class Spec:
 PRESETS = {
     "seed": dict(embedding_dim=128, lstm_units=128, dropout=0.3, recurrent_dropout=0.3, attention="scale",
                  pooling="mean", dense_units=256, l2=5e-4, head_dropout=0.5, init_embeddings=None,
-                 learning_rate=1e-3, batch_size=64, label_smoothing=0.1),
+                 learning_rate=1e-3, batch_size=64, label_smoothing=0.1, output_bias="zero"),
 }
 
 _POOLINGS = {"max": MaskedGlobalMaxPooling1D, "mean": keras.layers.GlobalAveragePooling1D}
