@@ -91,7 +91,7 @@ def test_scale_attention_needs_pooling(pooling):
 def test_seed_preset_builds():
     fields = {f.name for f in dataclasses.fields(Spec)}
     values = {k: v for k, v in PRESETS["seed"].items() if k in fields}
-    assert set(PRESETS["seed"]) - fields == {"learning_rate", "batch_size", "label_smoothing"}
+    assert set(PRESETS["seed"]) - fields == {"learning_rate", "batch_size", "label_smoothing", "output_bias"}
     spec = Spec(**values)
     assert (spec.attention, spec.pooling, spec.recurrent_dropout) == ("scale", "mean", 0.3)
     model = build(spec, vocab_size=50, num_labels=3)

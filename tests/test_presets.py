@@ -10,7 +10,8 @@ def test_seed_preset_gives_the_seed_spec():
     opts = train_options({"preset": "seed"})
     assert opts.model == {"embedding_dim": 128, "lstm_units": 128, "dropout": 0.3, "recurrent_dropout": 0.3,
                           "attention": "scale", "pooling": "mean", "dense_units": 256, "l2": 5e-4,
-                          "head_dropout": 0.5, "init_embeddings": None}
+                          "head_dropout": 0.5, "init_embeddings": None,
+                          "freeze_embeddings": False}
     assert (opts.learning_rate, opts.batch_size, opts.label_smoothing, opts.output_bias) == (1e-3, 64, 0.1, "zero")
 
 

@@ -10,6 +10,8 @@ from mltc_keras.layers import AttentionPooling, MaskedGlobalMaxPooling1D
 @dataclass
 class Spec:
     embedding_dim: int = field(default=128, metadata={"help": "token embedding size"})
+    freeze_embeddings: bool = field(default=False, metadata={
+        "help": "keep the Embedding fixed during training (useful with --init-embeddings)"})
     lstm_units: int = field(default=128, metadata={"help": "LSTM units per direction"})
     dropout: float = field(default=0.3, metadata={"help": "dropout on the LSTM inputs"})
     recurrent_dropout: float = field(default=0.0, metadata={
@@ -32,6 +34,7 @@ class Spec:
 PRESETS = {
     "seed": dict(embedding_dim=128, lstm_units=128, dropout=0.3, recurrent_dropout=0.3, attention="scale",
                  pooling="mean", dense_units=256, l2=5e-4, head_dropout=0.5, init_embeddings=None,
+                 freeze_embeddings=False,
                  learning_rate=1e-3, batch_size=64, label_smoothing=0.1, output_bias="zero"),
 }
 
@@ -51,7 +54,8 @@ def _poolings(spec):
 def build(spec, vocab_size, num_labels):
     poolings = _poolings(spec)
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = keras.layers.Embedding(vocab_size, spec.embedding_dim, mask_zero=True, name="embedding")(token_ids)
+    x = keras.layers.Embedding(vocab_size, spec.embedding_dim, mask_zero=True, trainable=not spec.freeze_embeddings,
+                               name="embedding")(token_ids)
     states = keras.layers.Bidirectional(
         keras.layers.LSTM(spec.lstm_units, return_sequences=True, dropout=spec.dropout,
                           recurrent_dropout=spec.recurrent_dropout), name="bilstm")(x)
