@@ -24,7 +24,7 @@ def _add_fields(parser, fields):
             text += f" (default: {default})"
         kwargs = {"dest": f.name, "default": argparse.SUPPRESS, "help": text}
         if f.type in (bool, "bool"):
-            kwargs["action"] = "store_true"
+            kwargs["action"] = argparse.BooleanOptionalAction
         else:
             kwargs["type"] = {"int": int, "float": float}.get(f.type if isinstance(f.type, str) else f.type.__name__, str)
             for key in ("choices", "nargs", "required"):

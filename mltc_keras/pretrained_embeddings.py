@@ -1,11 +1,14 @@
 """Token embeddings taken from a pretrained checkpoint in Hugging Face layout, to start an Embedding.
 
-The checkpoint must share the tokenizer's vocabulary (its vocab.txt, row for row); its matrix is
+`bundled` names the token embeddings of all-MiniLM-L6-v2 shipped in the package (int8, see
+resources/README.md), which share the bundled bert-base-uncased vocabulary. Any other source is a
+checkpoint folder, which must share the tokenizer's vocabulary (its vocab.txt, row for row); its matrix is
 projected onto its top principal directions when the model's embedding size is smaller, and
 scaled to the spread Keras' default uniform initialiser gives, so the rest of the network sees
 inputs of the size it was initialised for.
 """
 
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +16,17 @@ import numpy as np
 from mltc_keras.errors import InputError
 
 _NAMES = ("embeddings.word_embeddings.weight", "word_embeddings.weight")
+BUNDLED = "bundled"
+BUNDLED_EMBEDDINGS = str(resources.files("mltc_keras.resources").joinpath("minilm-token-embeddings.npz"))
 
 
-def _read_matrix(folder):
+def bundled_matrix():
+    """The shipped all-MiniLM-L6-v2 token embeddings (30522 x 384, bert-base-uncased vocabulary)."""
+    with np.load(BUNDLED_EMBEDDINGS) as npz:
+        return npz["q"].astype("float32") * npz["scale"][:, None]
+
+
+def read_checkpoint_matrix(folder):
     from safetensors.numpy import load_file
 
     weights = folder / "model.safetensors"
@@ -50,13 +61,19 @@ def project(matrix, dim):
 
 
 def load_embeddings(source, vocab, dim):
-    """(len(vocab), dim) float32 matrix from the checkpoint folder `source`."""
+    """(len(vocab), dim) float32 matrix from the checkpoint folder `source`, or the bundled one."""
+    if source == BUNDLED:
+        from mltc_keras.text import bundled_vocab_path
+
+        if Path(bundled_vocab_path()).read_text(encoding="utf-8").splitlines() != vocab:
+            raise InputError("--init-embeddings bundled: needs the bundled bert-base-uncased tokenizer")
+        return project(bundled_matrix(), dim)
     folder = Path(source)
     if not folder.is_dir():
         raise InputError(f"--init-embeddings {source}: not a folder (expected a Hugging Face checkpoint folder with "
                          "model.safetensors and vocab.txt)")
     _check_vocab(folder, vocab)
-    matrix = _read_matrix(folder)
+    matrix = read_checkpoint_matrix(folder)
     if matrix.shape[0] != len(vocab):
         raise InputError(f"--init-embeddings {folder}: {matrix.shape[0]} embedding rows for {len(vocab)} vocabulary entries")
     return project(matrix, dim)

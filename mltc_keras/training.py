@@ -144,7 +144,7 @@ def build_classifier(opts, arch, spec, tokenizer, labels, y_train=None):
     if opts.output_bias == "prior" and y_train is not None:
         kernel, _ = network.get_layer("probabilities").get_weights()
         network.get_layer("probabilities").set_weights([kernel, prior_log_odds(y_train)])
-    if getattr(spec, "init_embeddings", None):
+    if getattr(spec, "init_embeddings", None) not in (None, "", "none"):
         matrix = load_embeddings(spec.init_embeddings, tokenizer.vocabulary(), spec.embedding_dim)
         network.get_layer("embedding").set_weights([matrix])
     options = {**{k: v for k, v in dataclasses.asdict(opts).items() if k != "model"}, "model": dataclasses.asdict(spec)}

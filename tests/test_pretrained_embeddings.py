@@ -154,3 +154,25 @@ def test_matches_tokenizer_vocabulary(tmp_path):
     tok = Tokenizer.from_vocab_file(str(tmp_path / "ckpt" / "vocab.txt"))
     out = load_embeddings(tmp_path / "ckpt", tok.vocabulary(), 8)
     assert out.shape == (tok.vocab_size, 8)
+
+
+def test_bundled_embeddings_are_real_minilm_rows():
+    from mltc_keras.pretrained_embeddings import BUNDLED, bundled_matrix
+    from mltc_keras.text import Tokenizer
+
+    vocab = Tokenizer.bundled_wordpiece().vocabulary()
+    matrix = bundled_matrix()
+    assert matrix.shape == (30522, 384) and np.isfinite(matrix).all()
+    row = {token: matrix[vocab.index(token)] for token in ("happy", "glad", "sad", "wednesday")}
+
+    def cos(a, b):
+        return float(row[a] @ row[b] / np.linalg.norm(row[a]) / np.linalg.norm(row[b]))
+
+    assert cos("happy", "glad") > cos("happy", "wednesday") + 0.1
+    projected = load_embeddings(BUNDLED, vocab, 32)
+    assert projected.shape == (30522, 32) and projected.dtype == np.float32
+
+
+def test_bundled_embeddings_refuse_another_vocabulary():
+    with pytest.raises(InputError, match="bundled"):
+        load_embeddings("bundled", ["[PAD]", "[UNK]", "a"], 8)
