@@ -9,8 +9,8 @@ from mltc_keras.layers import AttentionPooling, MaskedGlobalMaxPooling1D
 
 @dataclass
 class Spec:
-    embedding_dim: int = field(default=128, metadata={"help": "token embedding size"})
-    freeze_embeddings: bool = field(default=False, metadata={
+    embedding_dim: int = field(default=384, metadata={"help": "token embedding size"})
+    freeze_embeddings: bool = field(default=True, metadata={
         "help": "keep the Embedding fixed during training (useful with --init-embeddings)"})
     lstm_units: int = field(default=128, metadata={"help": "LSTM units per direction"})
     dropout: float = field(default=0.3, metadata={"help": "dropout on the LSTM inputs"})
@@ -24,11 +24,12 @@ class Spec:
         "help": "comma list of masked global poolings (max, mean) of the sequence, concatenated with "
                 "the attention output; 'none' for attention only"})
     dense_units: int = field(default=256, metadata={"help": "hidden Dense layer of the head"})
-    l2: float = field(default=5e-4, metadata={"help": "L2 penalty on the hidden Dense kernel"})
+    l2: float = field(default=1e-5, metadata={"help": "L2 penalty on the hidden Dense kernel"})
     head_dropout: float = field(default=0.5, metadata={"help": "dropout before the output layer"})
-    init_embeddings: str = field(default=None, metadata={
-        "help": "start the Embedding from a pretrained checkpoint folder's token embeddings "
-                "(Hugging Face layout, same vocabulary), projected to --embedding-dim"})
+    init_embeddings: str = field(default="bundled", metadata={
+        "help": "start the Embedding from pretrained token embeddings: 'bundled' (all-MiniLM-L6-v2's, shipped "
+                "in the package), a checkpoint folder (Hugging Face layout, same vocabulary), or 'none'; "
+                "projected to --embedding-dim"})
 
 
 PRESETS = {
