@@ -169,3 +169,10 @@ def test_killed_run_resumes_from_last_epoch(data_dir):
 def test_help_shows_options_and_defaults(tmp_path, command, expected):
     result = run_cli(command, "--help", cwd=tmp_path)
     assert result.returncode == 0 and expected in result.stdout
+
+
+def test_mirrored_strategy_trains(data_dir):
+    result = run_cli("train", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "1", "--strategy", "mirrored",
+                     "--output", "m.keras", *TINY_MODEL, cwd=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert (data_dir / "m.keras").is_file()
