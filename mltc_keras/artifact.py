@@ -5,11 +5,12 @@ its config carries the label names, decision thresholds, tokenizer (vocabulary i
 length, arch and training options, so one `.keras` file is the whole model.
 """
 
-import os
 from pathlib import Path
 
 import keras
 import numpy as np
+
+from mltc_keras.atomic import write_atomic
 
 
 @keras.saving.register_keras_serializable(package="mltc_keras")
@@ -51,24 +52,10 @@ class TextClassifier(keras.Model):
 
 
 def save_atomic(model, path, overwrite=False):
-    """Write `model` to `path` through a temporary file in the same folder, then rename.
-
-    An interrupted save leaves no half-written model, and an existing file is replaced only when
-    `overwrite` is set.
-    """
-    path = Path(path)
-    if path.suffix != ".keras":
+    """Write `model` to `path` whole or not at all; an existing file only with `overwrite`."""
+    if Path(path).suffix != ".keras":
         raise ValueError(f"{path}: a model file must end in .keras")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_atomic(path, model.save, overwrite=overwrite, suffix=".keras")
 
 
 def load_classifier(path):

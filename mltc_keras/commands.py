@@ -1,47 +1,28 @@
 """The evaluate and predict commands: files in, model applied, report or CSV out."""
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
 from mltc_keras.artifact import thresholds_array
+from mltc_keras.atomic import write_atomic
 from mltc_keras.data import read_labelled_csv, read_text_csv
 from mltc_keras.errors import InputError
 from mltc_keras.evaluation import evaluate_predictions, format_report
 from mltc_keras.predictor import load
 
 
-def _write_atomic(path, write, overwrite=True):
-    """Call `write(tmp_path)`, then move the finished file to `path`; no partial file is ever left."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise InputError(f"{path}: file exists; pass --overwrite to replace it or choose another output")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def evaluate(opts):
     """Metrics of the model on a labelled CSV; returns (report dict, printable text)."""
     predictor = load(opts.model)
-    data = read_labelled_csv(
-        opts.data, text_column=opts.text_column,
-        label_columns=opts.label_columns.split(",") if opts.label_columns else None,
-        labels_column=opts.labels_column, label_sep=opts.label_sep, drop_empty=opts.drop_empty,
-        expected_labels=predictor.labels)
+    data = read_labelled_csv(opts.data, **opts.reader_kwargs(expected_labels=predictor.labels))
     proba = predictor.predict_proba(data.texts, batch_size=opts.batch_size)
     report = evaluate_predictions(data.y, proba, predictor.labels, thresholds_array(predictor.model, opts.threshold))
     used = "tuned per label (stored in the model)" if opts.threshold is None else f"{opts.threshold} for every label"
     report = {"model": str(opts.model), "data": str(opts.data), "thresholds": used, **report}
     if opts.json:
-        _write_atomic(opts.json, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8"))
+        write_atomic(opts.json, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8"))
     header = f"model       {opts.model}\ndata        {opts.data}\nthresholds  {used}\n\n"
     return report, header + format_report(report)
 
@@ -64,5 +45,5 @@ def predict(opts):
     for j, label in enumerate(predictor.labels):
         out[f"score_{label}"] = np.round(proba[:, j], 6)
     out["predicted_labels"] = [";".join(l for l, hit in zip(predictor.labels, row) if hit) for row in proba >= cut]
-    _write_atomic(opts.output, lambda tmp: out.to_csv(tmp, index=False), overwrite=opts.overwrite)
+    write_atomic(opts.output, lambda tmp: out.to_csv(tmp, index=False), overwrite=opts.overwrite)
     return None

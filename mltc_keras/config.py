@@ -16,6 +16,13 @@ class DataOptions:
     label_sep: str = field(default=",", metadata={"help": "separator inside --labels-column"})
     drop_empty: bool = field(default=False, metadata={"help": "drop rows with empty texts (with a warning) instead of failing"})
 
+    def reader_kwargs(self, expected_labels=None):
+        """These options as keyword arguments of `data.read_labelled_csv`."""
+        return dict(text_column=self.text_column,
+                    label_columns=self.label_columns.split(",") if self.label_columns else None,
+                    labels_column=self.labels_column, label_sep=self.label_sep, drop_empty=self.drop_empty,
+                    expected_labels=expected_labels)
+
 
 @dataclass
 class TrainOptions(DataOptions):

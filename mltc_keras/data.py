@@ -8,7 +8,6 @@ column. "row N" is the N-th data record of the file, counting from 1 and not cou
 
 import codecs
 import csv
-import hashlib
 import io
 import os
 import warnings
@@ -59,14 +58,6 @@ def read_text_csv(path, *, text_column="text", drop_empty=False):
 
 def labels_without_positives(data):
     return [label for label, count in zip(data.labels, data.y.sum(axis=0)) if count == 0]
-
-
-def file_digest(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _read_checked(path, text_column, drop_empty):

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mltc_keras.atomic import write_atomic
+
 
 def default_cache_dir():
     return Path(os.environ.get("MLTC_KERAS_CACHE", Path.home() / ".cache" / "mltc-keras"))
@@ -39,8 +41,5 @@ def encode_cached(tokenizer, texts, max_length, cache_dir=None):
     except (OSError, ValueError, EOFError):
         pass  # absent or damaged: tokenize again and replace it
     ids = tokenizer.encode(texts, max_length, progress=len(texts) >= 20_000)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
-    np.save(tmp, ids)
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: np.save(tmp, ids), suffix=".npy")
     return ids

@@ -40,19 +40,12 @@ class TrainResult:
     model: TextClassifier
 
 
-def _data_kwargs(opts, expected_labels=None):
-    return dict(text_column=opts.text_column,
-                label_columns=opts.label_columns.split(",") if opts.label_columns else None,
-                labels_column=opts.labels_column, label_sep=opts.label_sep, drop_empty=opts.drop_empty,
-                expected_labels=expected_labels)
-
-
 def load_splits(opts):
     """(train, valid) LabelledTexts: --valid when given, else a seeded stratified split of --train."""
-    train = read_labelled_csv(opts.train, **_data_kwargs(opts))
+    train = read_labelled_csv(opts.train, **opts.reader_kwargs())
     valid_path = opts.valid or (DEFAULT_VALID if opts.train == DEFAULT_TRAIN else None)
     if valid_path:
-        valid = read_labelled_csv(valid_path, **_data_kwargs(opts, expected_labels=train.labels))
+        valid = read_labelled_csv(valid_path, **opts.reader_kwargs(expected_labels=train.labels))
     else:
         train_idx, valid_idx = stratified_split(train.y, opts.valid_fraction, opts.seed)
         train, valid = train.subset(train_idx), train.subset(valid_idx)

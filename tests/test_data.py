@@ -3,7 +3,6 @@ import pytest
 
 from mltc_keras.data import (
     LabelledTexts,
-    file_digest,
     labels_without_positives,
     read_labelled_csv,
     read_text_csv,
@@ -201,11 +200,3 @@ def test_subset():
 def test_labels_without_positives(tmp_path):
     data = read_labelled_csv(write(tmp_path, "text,joy,anger,fear\na,1,0,0\nb,1,0,0\n"))
     assert labels_without_positives(data) == ["anger", "fear"]
-
-
-def test_file_digest_changes_with_content(tmp_path):
-    path = write(tmp_path, GOOD)
-    first = file_digest(path)
-    assert len(first) == 64 and first == file_digest(path)
-    write(tmp_path, GOOD + "more,0,0,1\n")
-    assert file_digest(path) != first

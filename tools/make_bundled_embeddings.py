@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file
 
 from mltc_keras.pretrained_embeddings import BUNDLED_EMBEDDINGS, read_checkpoint_matrix
 from mltc_keras.text import bundled_vocab_path
