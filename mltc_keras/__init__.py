@@ -12,3 +12,13 @@ __version__ = "0.1.0"
 from mltc_keras import layers, metrics  # noqa: F401  (registration)
 from mltc_keras.artifact import TextClassifier  # noqa: F401
 from mltc_keras.predictor import Predictor, load  # noqa: F401
+
+
+def train(**options):
+    """Train like `mltc-keras train`: keywords are the CLI options with underscores
+    (`train="my.csv", epochs=5, embedding_dim=128, preset="seed"`). Returns a TrainResult with
+    the output path, the trained TextClassifier and the timings."""
+    from mltc_keras.cli import train_options
+    from mltc_keras.training import train as run
+
+    return run(train_options(options))

@@ -94,15 +94,13 @@ def test_reload_in_two_fresh_processes_gives_identical_probabilities(trained):
 
 
 def test_python_api_model_reloads_identically_elsewhere(data_dir):
-    from mltc_keras.cli import train_options
+    import mltc_keras
     from mltc_keras.predictor import Predictor
-    from mltc_keras.training import train
 
-    opts = train_options({"train": str(data_dir / "train.csv"), "valid": str(data_dir / "valid.csv"), "epochs": 1,
-                          "output": str(data_dir / "api.keras"), "logs_dir": str(data_dir / "logs"),
-                          "cache_dir": str(data_dir / "cache"), "embedding_dim": 8, "lstm_units": 4,
-                          "attention_units": 4, "dense_units": 8, "max_length": 16, "batch_size": 16})
-    result = train(opts)
+    result = mltc_keras.train(train=str(data_dir / "train.csv"), valid=str(data_dir / "valid.csv"), epochs=1,
+                              output=str(data_dir / "api.keras"), logs_dir=str(data_dir / "logs"),
+                              cache_dir=str(data_dir / "cache"), embedding_dim=8, lstm_units=4, attention_units=4,
+                              dense_units=8, max_length=16, batch_size=16)
     texts = ["so happy today", "furious why", "the a day"]
     here = Predictor(result.model).predict_proba(texts)
     reload = run_python(RELOAD.format(path=data_dir / "api.keras", labels=LABELS, out=data_dir / "r.npy"), cwd=data_dir)
