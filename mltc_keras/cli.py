@@ -41,8 +41,13 @@ def build_parser():
 
     train = commands.add_parser("train", help="train a model on a labelled CSV")
     _add_fields(train, option_fields(TrainOptions))
+    seen = set()
     for name, arch in ARCHS.items():
-        _add_fields(train.add_argument_group(f"--arch {name} options"), dataclasses.fields(arch.Spec))
+        fields = dataclasses.fields(arch.Spec)
+        shared = [f for f in fields if f.name in seen]
+        note = "also uses " + ", ".join(f"{_flag(f.name)} (default here: {f.default})" for f in shared) if shared else None
+        _add_fields(train.add_argument_group(f"--arch {name} options", note), [f for f in fields if f.name not in seen])
+        seen.update(f.name for f in fields)
 
     evaluate = commands.add_parser("evaluate", help="metrics of a model on a labelled CSV")
     _add_fields(evaluate, option_fields(EvaluateOptions))
@@ -52,7 +57,7 @@ def build_parser():
 
 
 def train_options(values):
-    """TrainOptions from explicit CLI values over the preset over the defaults."""
+    """TrainOptions from explicit CLI values, over the preset, over the arch's defaults, over the global ones."""
     from mltc_keras.models import get_arch
 
     arch = get_arch(values.get("arch", "bilstm"))
@@ -60,7 +65,7 @@ def train_options(values):
     if preset_name is not None and preset_name not in arch.PRESETS:
         raise InputError(f"--preset {preset_name}: unknown for --arch {values.get('arch', 'bilstm')}; "
                          f"choose from {', '.join(arch.PRESETS)}")
-    merged = {**(arch.PRESETS[preset_name] if preset_name else {}), **values}
+    merged = {**arch.TRAINING_DEFAULTS, **(arch.PRESETS[preset_name] if preset_name else {}), **values}
     spec_names = {f.name for f in dataclasses.fields(arch.Spec)}
     model = {k: v for k, v in merged.items() if k in spec_names}
     common = {k: v for k, v in merged.items() if k in {f.name for f in dataclasses.fields(TrainOptions)}}

@@ -26,7 +26,7 @@ class DataOptions:
 
 @dataclass
 class TrainOptions(DataOptions):
-    arch: str = field(default="bilstm", metadata={"help": "model family; its own options are listed in their group below"})
+    arch: str = field(default="bilstm", metadata={"help": "model family (bilstm, bag); each one's options are listed in its group below"})
     preset: str = field(default=None, metadata={
         "help": "a named set of model and training values ('seed': the original spec); explicit options win"})
     train: str = field(default=DEFAULT_TRAIN, metadata={"help": "training CSV"})
@@ -38,7 +38,14 @@ class TrainOptions(DataOptions):
     epochs: int = field(default=15, metadata={"help": "maximum epochs (early stopping usually ends sooner)"})
     batch_size: int = field(default=64, metadata={"help": "global batch size (split across GPUs)"})
     learning_rate: float = field(default=2e-3, metadata={"help": "Adam learning rate"})
-    label_smoothing: float = field(default=0.0, metadata={"help": "binary cross-entropy label smoothing"})
+    loss: str = field(default="bce", metadata={
+        "help": "bce; focal (sigmoid focal loss); weighted-bce (each label's positives weighted by its "
+                "negatives/positives in train, capped by --max-pos-weight)", "choices": ("bce", "focal", "weighted-bce")})
+    label_smoothing: float = field(default=0.0, metadata={"help": "label smoothing for bce and focal"})
+    focal_gamma: float = field(default=2.0, metadata={"help": "focal loss focusing exponent"})
+    focal_alpha: float = field(default=0.25, metadata={"help": "focal loss weight of the positive class"})
+    max_pos_weight: float = field(default=50.0, metadata={"help": "cap on weighted-bce's per-label positive weight"})
+    clipnorm: float = field(default=None, metadata={"help": "clip each gradient to this norm (default: no clipping)"})
     output_bias: str = field(default="prior", metadata={
         "help": "start each label's output bias at the log-odds of its training frequency (prior) or at 0 (zero)",
         "choices": ("prior", "zero")})

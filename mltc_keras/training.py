@@ -17,12 +17,12 @@ from mltc_keras.artifact import TextClassifier, save_atomic
 from mltc_keras.config import DEFAULT_TRAIN, DEFAULT_VALID
 from mltc_keras.data import labels_without_positives, read_labelled_csv
 from mltc_keras.errors import InputError, Interrupted
+from mltc_keras.losses import make_loss, positive_weights
 from mltc_keras.metrics import MultiLabelF1
 from mltc_keras.models import get_arch
 from mltc_keras.pipeline import batches
 from mltc_keras.pretrained_embeddings import load_embeddings
 from mltc_keras.stratify import stratified_split
-from mltc_keras.text import Tokenizer
 from mltc_keras.thresholds import tune_thresholds
 from mltc_keras.token_cache import encode_cached
 
@@ -144,9 +144,17 @@ def build_classifier(opts, arch, spec, tokenizer, labels, y_train=None):
     model = TextClassifier(network, labels=labels, tokenizer_json=tokenizer.to_json(), max_length=opts.max_length,
                            arch=opts.arch, options=options, name=f"mltc_{opts.arch}")
     num_labels = len(labels)
+    pos_weight = None
+    if opts.loss == "weighted-bce" and y_train is not None:
+        pos_weight = positive_weights(y_train, opts.max_pos_weight).tolist()
+    try:
+        loss = make_loss(opts.loss, label_smoothing=opts.label_smoothing, focal_gamma=opts.focal_gamma,
+                         focal_alpha=opts.focal_alpha, pos_weight=pos_weight)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     model.compile(
-        optimizer=keras.optimizers.Adam(opts.learning_rate),
-        loss=keras.losses.BinaryCrossentropy(label_smoothing=opts.label_smoothing),
+        optimizer=keras.optimizers.Adam(opts.learning_rate, clipnorm=opts.clipnorm),
+        loss=loss,
         metrics=[MultiLabelF1(num_labels, "micro"), MultiLabelF1(num_labels, "macro"),
                  keras.metrics.AUC(multi_label=True, num_labels=num_labels, name="auc")],
     )
@@ -163,7 +171,7 @@ def train(opts):
     spec = model_spec(arch, opts)
 
     train_data, valid_data = load_splits(opts)
-    tokenizer = Tokenizer.bundled_wordpiece()
+    tokenizer = arch.tokenizer(spec, train_data.texts)
     x_train = encode_cached(tokenizer, train_data.texts, opts.max_length, opts.cache_dir)
     x_valid = encode_cached(tokenizer, valid_data.texts, opts.max_length, opts.cache_dir)
 

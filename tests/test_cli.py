@@ -174,3 +174,28 @@ def test_mirrored_strategy_trains(data_dir):
                      "--output", "m.keras", *TINY_MODEL, cwd=data_dir)
     assert result.returncode == 0, result.stderr
     assert (data_dir / "m.keras").is_file()
+
+
+def test_bag_arch_trains_with_its_own_vocabulary_and_reloads(data_dir):
+    result = run_cli("train", "--arch", "bag", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "2",
+                     "--embedding-dim", "8", "--hidden-units", "8,4", "--min-count", "1", "--max-length", "16",
+                     "--output", "bag.keras", cwd=data_dir)
+    assert result.returncode == 0, result.stderr
+    code = ("import mltc_keras; p = mltc_keras.load('bag.keras'); m = p.model;"
+            "print(m.arch, m.options['loss'], m.options['batch_size'], m.options['clipnorm']);"
+            "print(sorted(p.tokenizer.vocabulary())[:3]); print(p.predict_proba(['so happy', '']).shape)")
+    out = run_python(code, cwd=data_dir)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "bag weighted-bce 128 1.0"
+    assert "happy" in open(data_dir / "train.csv").read() and "'[PAD]'" in lines[1]
+    assert lines[2] == "(2, 3)"
+
+
+@pytest.mark.parametrize("loss", ["focal", "weighted-bce"])
+def test_each_loss_trains_and_is_stored(data_dir, loss):
+    result = run_cli("train", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "1", "--loss", loss,
+                     "--output", f"{loss}.keras", *TINY_MODEL, cwd=data_dir)
+    assert result.returncode == 0, result.stderr
+    out = run_python(f"import mltc_keras; print(mltc_keras.load('{loss}.keras').model.options['loss'])", cwd=data_dir)
+    assert out.stdout.strip() == loss, out.stderr

@@ -184,3 +184,12 @@ def test_padding_gets_zero_weight_under_mixed_precision(policy):
     pooled = np_(MaskedGlobalMaxPooling1D(dtype=policy)(x, mask=mask)).astype("float32")
     expected = np.stack([x[i][mask[i]].max(axis=0) for i in range(len(x))])
     np.testing.assert_allclose(pooled, expected, rtol=1e-2, atol=1e-2)
+
+
+def test_masked_average_of_an_all_padding_row_is_zero_not_nan():
+    from mltc_keras.layers import MaskedGlobalAveragePooling1D
+
+    x = np.ones((2, 3, 4), dtype="float32")
+    mask = np.array([[True, True, False], [False, False, False]])
+    out = keras.ops.convert_to_numpy(MaskedGlobalAveragePooling1D()(x, mask=mask))
+    np.testing.assert_array_equal(out, [[1, 1, 1, 1], [0, 0, 0, 0]])

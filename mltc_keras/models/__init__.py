@@ -1,9 +1,9 @@
 """The model zoo: `--arch NAME` -> a module with `Spec` (its options), `PRESETS` and `build`."""
 
 from mltc_keras.errors import InputError
-from mltc_keras.models import bilstm
+from mltc_keras.models import bag, bilstm
 
-ARCHS = {"bilstm": bilstm}
+ARCHS = {"bilstm": bilstm, "bag": bag}
 
 
 def get_arch(name):

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 import keras
 
 from mltc_keras.layers import AttentionPooling, MaskedGlobalMaxPooling1D
+from mltc_keras.text import Tokenizer
 
 
 @dataclass
@@ -30,6 +31,14 @@ class Spec:
         "help": "start the Embedding from pretrained token embeddings: 'bundled' (all-MiniLM-L6-v2's, shipped "
                 "in the package), a checkpoint folder (Hugging Face layout, same vocabulary), or 'none'; "
                 "projected to --embedding-dim"})
+
+
+TRAINING_DEFAULTS = {}  # the global TrainOptions defaults suit this arch
+
+
+def tokenizer(spec, texts):
+    """BERT's WordPiece, whose vocabulary the bundled pretrained embeddings share."""
+    return Tokenizer.bundled_wordpiece()
 
 
 PRESETS = {

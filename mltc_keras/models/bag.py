@@ -1,0 +1,68 @@
+"""`--arch bag`: token ids -> Embedding -> masked mean over tokens (EmbeddingBag) -> MLP -> sigmoid.
+
+Meant for the word-level tokenizer of `mltc_keras.word_vocab` (its options are `min_count` and
+`max_vocab` below); padding (id 0) is masked, so the mean covers real tokens only.
+"""
+
+from dataclasses import dataclass, field
+
+import keras
+
+from mltc_keras.errors import InputError
+from mltc_keras.layers import MaskedGlobalAveragePooling1D
+from mltc_keras.word_vocab import build_word_tokenizer
+
+
+@dataclass
+class Spec:
+    embedding_dim: int = field(default=300, metadata={"help": "word embedding size"})
+    hidden_units: str = field(default="200,100", metadata={
+        "help": "comma list of hidden Dense sizes after the mean of the embeddings (each Dense relu -> "
+                "BatchNormalization -> Dropout); 'none' for a linear model on the mean"})
+    dropout: float = field(default=0.5, metadata={"help": "dropout after each hidden layer"})
+    min_count: int = field(default=2, metadata={
+        "help": "tokenizer option: keep words seen at least this many times in the training texts"})
+    max_vocab: int = field(default=50000, metadata={
+        "help": "tokenizer option: keep at most this many (most frequent) words; the rest map to [UNK]"})
+
+
+# the issue's spec for this arch: class-weighted BCE, Adam 1e-3, batch 128, 5 epochs, clipnorm 1.0
+TRAINING_DEFAULTS = dict(loss="weighted-bce", learning_rate=1e-3, batch_size=128, epochs=5, clipnorm=1.0)
+
+
+def tokenizer(spec, texts):
+    """Lower-cased words of the training texts (--min-count, --max-vocab), saved inside the model."""
+    return build_word_tokenizer(texts, min_count=spec.min_count, max_vocab=spec.max_vocab)
+
+
+PRESETS = {
+    "seed": dict(embedding_dim=300, hidden_units="200,100", dropout=0.5, learning_rate=1e-3, batch_size=128),
+}
+
+
+def hidden_sizes(spec):
+    """`spec.hidden_units` as a list of ints ([] for '' or 'none')."""
+    text = str(spec.hidden_units).strip()
+    if text.lower() in ("", "none"):
+        return []
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or any(size < 1 for size in sizes):
+        raise InputError(f"--hidden-units {spec.hidden_units}: use a comma list of positive sizes "
+                         f"(e.g. 200,100) or 'none'")
+    return sizes
+
+
+def build(spec, vocab_size, num_labels):
+    sizes = hidden_sizes(spec)
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    x = keras.layers.Embedding(vocab_size, spec.embedding_dim, mask_zero=True, name="embedding")(token_ids)
+    x = MaskedGlobalAveragePooling1D(name="mean_pool")(x)
+    for i, size in enumerate(sizes, 1):
+        x = keras.layers.Dense(size, activation="relu", name=f"hidden_{i}")(x)
+        x = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+        x = keras.layers.Dropout(spec.dropout, name=f"dropout_{i}")(x)
+    probs = keras.layers.Dense(num_labels, activation="sigmoid", dtype="float32", name="probabilities")(x)
+    return keras.Model(token_ids, probs, name="bag")
