@@ -44,8 +44,9 @@ def build_parser():
     seen = set()
     for name, arch in ARCHS.items():
         fields = dataclasses.fields(arch.Spec)
-        shared = [f for f in fields if f.name in seen]
-        note = "also uses " + ", ".join(f"{_flag(f.name)} (default here: {f.default})" for f in shared) if shared else None
+        notes = [f"{_flag(f.name)} (default here: {f.default})" for f in fields if f.name in seen]
+        notes += [f"{_flag(key)} {value}" for key, value in arch.TRAINING_DEFAULTS.items()]
+        note = "with this arch the defaults also include " + ", ".join(notes) if notes else None
         _add_fields(train.add_argument_group(f"--arch {name} options", note), [f for f in fields if f.name not in seen])
         seen.update(f.name for f in fields)
 

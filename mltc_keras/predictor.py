@@ -47,6 +47,8 @@ class Predictor:
         """[(token, weight)] over the text's tokens, for models with an attention layer."""
         from mltc_keras.models.bilstm import attention_model
 
+        if "attention" not in [layer.name for layer in self.model.network.layers]:
+            raise ValueError(f"a model of arch {self.model.arch!r} has no attention layer to read")
         ids = self.token_ids([text])
         n = int((ids[0] != self.tokenizer.pad_id).sum())
         weights = attention_model(self.model.network).predict(ids[:, :n], verbose=0)[0]

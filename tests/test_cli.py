@@ -183,13 +183,15 @@ def test_bag_arch_trains_with_its_own_vocabulary_and_reloads(data_dir):
     assert result.returncode == 0, result.stderr
     code = ("import mltc_keras; p = mltc_keras.load('bag.keras'); m = p.model;"
             "print(m.arch, m.options['loss'], m.options['batch_size'], m.options['clipnorm']);"
-            "print(sorted(p.tokenizer.vocabulary())[:3]); print(p.predict_proba(['so happy', '']).shape)")
+            "print(sorted(p.tokenizer.vocabulary())[:3]); print(p.predict_proba(['so happy', '']).shape);"
+            "exec('try: p.attention(\\'so happy\\')\\nexcept ValueError as e: print(e)')")
     out = run_python(code, cwd=data_dir)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == "bag weighted-bce 128 1.0"
     assert "happy" in open(data_dir / "train.csv").read() and "'[PAD]'" in lines[1]
     assert lines[2] == "(2, 3)"
+    assert lines[3] == "a model of arch 'bag' has no attention layer to read"
 
 
 @pytest.mark.parametrize("loss", ["focal", "weighted-bce"])
