@@ -56,16 +56,12 @@ class AttentionPooling(keras.layers.Layer):
         return {**super().get_config(), "units": self.units, "mode": self.mode}
 
 
-@keras.saving.register_keras_serializable(package="mltc_keras")
-class MaskedGlobalMaxPooling1D(keras.layers.Layer):
-    """Max over time steps, ignoring padded steps (keras' GlobalMaxPooling1D ignores the mask)."""
+class _MaskedGlobalPooling1D(keras.layers.Layer):
+    """(batch, time, features) -> (batch, features) over the unpadded steps; subclasses pool."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
-
-    def call(self, inputs, mask=None):
-        return ops.max(_fill_padding(inputs, mask), axis=1)
 
     def compute_mask(self, inputs, mask=None):
         return None
@@ -75,21 +71,19 @@ class MaskedGlobalMaxPooling1D(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="mltc_keras")
-class MaskedGlobalAveragePooling1D(keras.layers.Layer):
-    """Mean over the real time steps; a row with none (an empty text) pools to zeros, not NaN."""
+class MaskedGlobalMaxPooling1D(_MaskedGlobalPooling1D):
+    """Max over time steps, ignoring padded steps (keras' GlobalMaxPooling1D ignores the mask)."""
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True
+    def call(self, inputs, mask=None):
+        return ops.max(_fill_padding(inputs, mask), axis=1)
+
+
+@keras.saving.register_keras_serializable(package="mltc_keras")
+class MaskedGlobalAveragePooling1D(_MaskedGlobalPooling1D):
+    """Mean over the real time steps; a row with none (an empty text) pools to zeros, not NaN."""
 
     def call(self, inputs, mask=None):
         if mask is None:
             return ops.mean(inputs, axis=1)
         weights = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
         return ops.sum(inputs * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
-
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[-1])

@@ -36,6 +36,16 @@ def write_csv(path, rows, header=("text", *LABELS)):
     return path
 
 
+# Prepended to code run in a subprocess: any import of tensorflow fails, as on the GPU machine.
+BLOCK_TENSORFLOW = """
+import sys
+class BlockTensorFlow:
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            raise ImportError("tensorflow is blocked in this test")
+sys.meta_path.insert(0, BlockTensorFlow())
+"""
+
 TINY_MODEL = ["--embedding-dim", "8", "--lstm-units", "4", "--attention-units", "4", "--dense-units", "8",
               "--max-length", "16", "--batch-size", "16"]
 

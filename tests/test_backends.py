@@ -7,16 +7,8 @@ import sys
 
 import numpy as np
 
-from conftest import TINY_MODEL, run_cli
+from conftest import BLOCK_TENSORFLOW, TINY_MODEL, run_cli
 
-BLOCK_TF = """
-import sys
-class BlockTensorFlow:
-    def find_spec(self, name, path=None, target=None):
-        if name == "tensorflow" or name.startswith("tensorflow."):
-            raise ImportError("tensorflow is blocked in this test")
-sys.meta_path.insert(0, BlockTensorFlow())
-"""
 
 PREDICT = """
 import numpy as np, keras, mltc_keras
@@ -27,7 +19,7 @@ np.save("{out}", mltc_keras.load("{model}").predict_proba(["so happy today", "fu
 
 def run_jax(code, cwd):
     env = {**os.environ, "KERAS_BACKEND": "jax", "MLTC_KERAS_CACHE": str(cwd / "cache")}
-    return subprocess.run([sys.executable, "-c", BLOCK_TF + code], cwd=cwd, env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-c", BLOCK_TENSORFLOW + code], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=600)
 
 

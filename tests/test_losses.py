@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import BLOCK_TENSORFLOW
 from mltc_keras.losses import (BinaryCrossentropy, FocalLoss, WeightedBinaryCrossentropy, make_loss,
                                positive_weights)
 
@@ -250,13 +251,7 @@ def test_bad_pos_weight_rejected():
 
 # ---- JAX backend ----
 
-JAX_CHECK = """
-import sys
-class BlockTensorFlow:
-    def find_spec(self, name, path=None, target=None):
-        if name == "tensorflow" or name.startswith("tensorflow."):
-            raise ImportError("tensorflow is blocked in this test")
-sys.meta_path.insert(0, BlockTensorFlow())
+JAX_CHECK = BLOCK_TENSORFLOW + """
 import json, numpy as np, keras
 assert keras.backend.backend() == "jax"
 from mltc_keras.losses import BinaryCrossentropy, FocalLoss, WeightedBinaryCrossentropy
