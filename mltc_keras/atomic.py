@@ -6,6 +6,12 @@ from pathlib import Path
 from mltc_keras.errors import InputError
 
 
+def refuse_existing(path, overwrite, option="--output"):
+    """Fail when `path` exists and may not be replaced; commands call it before any long work."""
+    if Path(path).exists() and not overwrite:
+        raise InputError(f"{option} {path}: file exists; pass --overwrite to replace it or choose another {option}")
+
+
 def write_atomic(path, write, overwrite=True, suffix=""):
     """Call `write(tmp)` for a temporary path next to `path`, then rename it onto `path`.
 
@@ -13,8 +19,7 @@ def write_atomic(path, write, overwrite=True, suffix=""):
     `overwrite` is set. `suffix` ends the temporary name, for writers that insist on one (.keras).
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise InputError(f"{path}: file exists; pass --overwrite to replace it or choose another output")
+    refuse_existing(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
     try:

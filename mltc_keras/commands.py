@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from mltc_keras.artifact import thresholds_array
-from mltc_keras.atomic import write_atomic
+from mltc_keras.atomic import refuse_existing, write_atomic
 from mltc_keras.data import read_labelled_csv, read_text_csv
 from mltc_keras.errors import InputError
 from mltc_keras.evaluation import evaluate_predictions, format_report
@@ -33,8 +33,8 @@ def predict(opts):
         raise InputError("predict: give either --text T [T ...] or --input CSV --output CSV")
     if opts.input and not opts.output:
         raise InputError(f"predict --input {opts.input}: also give --output CSV for the results")
-    if opts.output and Path(opts.output).exists() and not opts.overwrite:
-        raise InputError(f"--output {opts.output}: file exists; pass --overwrite to replace it or choose another --output")
+    if opts.output:
+        refuse_existing(opts.output, opts.overwrite)
     predictor = load(opts.model)
     if opts.text:
         return list(zip(opts.text, predictor.predict(opts.text, threshold=opts.threshold, batch_size=opts.batch_size)))

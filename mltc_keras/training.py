@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 from mltc_keras.artifact import TextClassifier, save_atomic
+from mltc_keras.atomic import refuse_existing
 from mltc_keras.config import DEFAULT_TRAIN, DEFAULT_VALID
 from mltc_keras.data import labels_without_positives, read_labelled_csv
 from mltc_keras.errors import InputError, Interrupted
@@ -166,8 +167,7 @@ def train(opts):
     output = Path(opts.output or f"models/{opts.arch}.keras")
     if output.suffix != ".keras":
         raise InputError(f"--output {output}: a model file must end in .keras")
-    if output.exists() and not opts.overwrite:
-        raise InputError(f"--output {output}: file exists; pass --overwrite to replace it or choose another --output")
+    refuse_existing(output, opts.overwrite)
     spec = model_spec(arch, opts)
 
     train_data, valid_data = load_splits(opts)
