@@ -15,6 +15,7 @@ import keras
 
 from mltc_keras.cli import train_options
 from mltc_keras.data import read_labelled_csv
+from mltc_keras.features import TokenFeatures
 from mltc_keras.models import get_arch
 from mltc_keras.pipeline import batches
 from mltc_keras.text import Tokenizer
@@ -32,7 +33,7 @@ def measure(name, overrides, texts, y, labels, args):
     tokenizer = Tokenizer.bundled_wordpiece()
     ids = tokenizer.encode(texts, opts.max_length)
     keras.utils.set_random_seed(0)
-    model = build_classifier(opts, arch, model_spec(arch, opts), tokenizer, labels)
+    model = build_classifier(opts, arch, model_spec(arch, opts), TokenFeatures(tokenizer), labels)
     data = batches(ids, y, batch_size=opts.batch_size, shuffle=True, seed=0)
     model.fit(data, epochs=1, verbose=0)
     start = time.perf_counter()

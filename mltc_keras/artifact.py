@@ -2,9 +2,12 @@
 
 `TextClassifier` is a registered Keras model wrapping the network (token ids -> probabilities);
 its config carries the label names, decision thresholds, tokenizer (vocabulary inside), max
-length, arch and training options, so one `.keras` file is the whole model.
+length, arch and training options, so one `.keras` file is the whole model. Files whose network
+holds a keras-hub encoder (embed-head, bert) need `import keras_hub` before `keras.saving.load_model`;
+`load_classifier` does that itself.
 """
 
+import zipfile
 from pathlib import Path
 
 import keras
@@ -44,6 +47,13 @@ class TextClassifier(keras.Model):
             "history": self.history_log,
         }
 
+    def with_network(self, network):
+        """This model's labels, thresholds, tokenizer and options around another network."""
+        if network is self.network:
+            return self
+        config = {k: v for k, v in self.get_config().items() if k not in ("network", "trainable", "dtype")}
+        return TextClassifier(network=network, **config)
+
     @classmethod
     def from_config(cls, config):
         config = dict(config)
@@ -58,6 +68,14 @@ def save_atomic(model, path, overwrite=False):
     write_atomic(path, model.save, overwrite=overwrite, suffix=".keras")
 
 
+def _holds_keras_hub_layers(path):
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return b'"keras_hub' in archive.read("config.json")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False  # load_model reports what is wrong with the file
+
+
 def load_classifier(path):
     """The `TextClassifier` in a `.keras` file, with a one-line error when it is not one."""
     from mltc_keras.errors import InputError
@@ -65,12 +83,17 @@ def load_classifier(path):
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such model file; train one with `mltc-keras train` or check --model")
+    if _holds_keras_hub_layers(path):
+        import keras_hub  # noqa: F401  (registers the encoder classes the file names)
     try:
         model = keras.saving.load_model(path)
     except Exception as exc:  # keras raises many types for unreadable files
         raise InputError(f"{path}: cannot be loaded as a Keras model ({type(exc).__name__}: {exc})") from None
     if not isinstance(model, TextClassifier):
         raise InputError(f"{path}: is a Keras model but not one saved by mltc-keras (no labels or tokenizer inside)")
+    if "int" not in str(model.network.inputs[0].dtype):
+        raise InputError(f"{path}: is a training checkpoint of a head over sentence embeddings, not a model for text; "
+                         f"use the file `mltc-keras train` wrote to --output")
     return model
 
 

@@ -6,7 +6,7 @@ import json
 import sys
 import warnings
 
-from mltc_keras.config import EvaluateOptions, PredictOptions, TrainOptions, option_fields
+from mltc_keras.config import EmbedOptions, EvaluateOptions, PredictOptions, TrainOptions, option_fields
 from mltc_keras.errors import InputError, Interrupted
 
 
@@ -54,6 +54,8 @@ def build_parser():
     _add_fields(evaluate, option_fields(EvaluateOptions))
     predict = commands.add_parser("predict", help="label sets and scores for texts or a CSV")
     _add_fields(predict, option_fields(PredictOptions))
+    embed = commands.add_parser("embed", help="sentence embeddings of a CSV's texts by a pretrained encoder (.npy)")
+    _add_fields(embed, option_fields(EmbedOptions))
     return parser
 
 
@@ -95,6 +97,12 @@ def _run(args):
             print(f"wrote {opts.output}")
         for text, result in results or []:
             print(json.dumps({"text": text, **result}))
+    elif args.command == "embed":
+        from mltc_keras.commands import embed
+
+        opts = EmbedOptions(**values)
+        rows, dim = embed(opts)
+        print(f"wrote {opts.output} ({rows} rows x {dim} float32)")
 
 
 def main(argv=None):

@@ -1,4 +1,4 @@
-"""The evaluate and predict commands: files in, model applied, report or CSV out."""
+"""The evaluate, predict and embed commands: files in, model or encoder applied, report or file out."""
 
 import json
 from pathlib import Path
@@ -47,3 +47,18 @@ def predict(opts):
     out["predicted_labels"] = [";".join(l for l, hit in zip(predictor.labels, row) if hit) for row in proba >= cut]
     write_atomic(opts.output, lambda tmp: out.to_csv(tmp, index=False), overwrite=opts.overwrite)
     return None
+
+
+def embed(opts):
+    """Embeddings of every --input text by the --pretrained encoder, written to --output (.npy)."""
+    from mltc_keras.encoders import load_pretrained
+    from mltc_keras.features import EmbeddingFeatures
+
+    if Path(opts.output).suffix != ".npy":
+        raise InputError(f"--output {opts.output}: embeddings are written as a .npy file; end the name in .npy")
+    refuse_existing(opts.output, opts.overwrite)
+    frame = read_text_csv(opts.input, text_column=opts.text_column, drop_empty=opts.drop_empty)
+    features = EmbeddingFeatures(load_pretrained(opts.pretrained), opts.pooling)
+    vectors = features.compute(frame[opts.text_column].tolist(), opts.max_length, opts.cache_dir)
+    write_atomic(opts.output, lambda tmp: np.save(tmp, vectors), overwrite=opts.overwrite, suffix=".npy")
+    return vectors.shape

@@ -26,7 +26,7 @@ class DataOptions:
 
 @dataclass
 class TrainOptions(DataOptions):
-    arch: str = field(default="bilstm", metadata={"help": "model family (bilstm, bag); each one's options are listed in its group below"})
+    arch: str = field(default="bilstm", metadata={"help": "model family (bilstm, bag, embed-head); each one's options are listed in its group below"})
     preset: str = field(default=None, metadata={
         "help": "a named set of model and training values ('seed': the original spec); explicit options win"})
     train: str = field(default=DEFAULT_TRAIN, metadata={"help": "training CSV"})
@@ -82,6 +82,24 @@ class PredictOptions:
     threshold: float = field(default=None, metadata={"help": "one threshold for every label (default: the model's tuned ones)"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --output"})
     batch_size: int = field(default=256, metadata={"help": "prediction batch size"})
+
+
+@dataclass
+class EmbedOptions:
+    pretrained: str = field(default=None, metadata={
+        "help": "the encoder: a Hugging Face checkpoint folder, hf://org/name or id, or a keras-hub preset name",
+        "required": True})
+    input: str = field(default=None, metadata={"help": "CSV of texts to embed", "required": True})
+    output: str = field(default=None, metadata={
+        "help": "the .npy file to write: float32, one row per --input row, one column per hidden unit",
+        "required": True})
+    text_column: str = field(default="text", metadata={"help": "column of --input holding the texts"})
+    drop_empty: bool = field(default=False, metadata={
+        "help": "drop --input rows with empty texts instead of failing (rows of --output then follow the kept rows)"})
+    pooling: str = field(default="mean", metadata={"help": "mean (of the real tokens) or cls (first token)"})
+    max_length: int = field(default=128, metadata={"help": "tokens per text; longer texts are cut"})
+    cache_dir: str = field(default=None, metadata={"help": "embedding cache (default: $MLTC_KERAS_CACHE or ~/.cache/mltc-keras)"})
+    overwrite: bool = field(default=False, metadata={"help": "replace an existing --output"})
 
 
 def option_fields(cls):

@@ -15,6 +15,12 @@ def _fill_padding(values, mask):
     return ops.where(mask, values, ops.full_like(values, low))
 
 
+def _masked_mean(values, mask):
+    """Mean of (batch, time, features) over the steps where `mask` is set; zeros where none is."""
+    weights = ops.expand_dims(ops.cast(mask, values.dtype), -1)
+    return ops.sum(values * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
+
+
 @keras.saving.register_keras_serializable(package="mltc_keras")
 class AttentionPooling(keras.layers.Layer):
     """Additive attention over time steps: w = softmax_t(v . tanh(W h_t + b)), padding gets weight 0.
@@ -83,7 +89,52 @@ class MaskedGlobalAveragePooling1D(_MaskedGlobalPooling1D):
     """Mean over the real time steps; a row with none (an empty text) pools to zeros, not NaN."""
 
     def call(self, inputs, mask=None):
-        if mask is None:
-            return ops.mean(inputs, axis=1)
-        weights = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
-        return ops.sum(inputs * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
+        return ops.mean(inputs, axis=1) if mask is None else _masked_mean(inputs, mask)
+
+
+@keras.saving.register_keras_serializable(package="mltc_keras")
+class EncoderInputs(keras.layers.Layer):
+    """Right-padded token ids -> (padding_mask, segment_ids), the other two inputs of a keras-hub
+    encoder: 1 where the id is not `pad_id`, and all zeros (a single segment)."""
+
+    def __init__(self, pad_id=0, **kwargs):
+        super().__init__(**kwargs)
+        self.pad_id = int(pad_id)
+
+    def call(self, token_ids):
+        token_ids = ops.cast(token_ids, "int32")
+        return ops.cast(ops.not_equal(token_ids, self.pad_id), "int32"), ops.zeros_like(token_ids)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape), tuple(input_shape)
+
+    def compute_output_spec(self, token_ids):
+        spec = keras.KerasTensor(token_ids.shape, dtype="int32")
+        return spec, keras.KerasTensor(token_ids.shape, dtype="int32")
+
+    def get_config(self):
+        return {**super().get_config(), "pad_id": self.pad_id}
+
+
+@keras.saving.register_keras_serializable(package="mltc_keras")
+class SequencePooling(keras.layers.Layer):
+    """[(batch, time, features), padding_mask (batch, time)] -> (batch, features): the mean over the
+    unpadded steps (`mean`; zeros for a row with none) or the first step (`cls`)."""
+
+    def __init__(self, mode="mean", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in ("mean", "cls"):
+            raise ValueError(f"mode must be 'mean' or 'cls', got {mode!r}")
+        self.mode = mode
+
+    def call(self, inputs):
+        sequence, padding_mask = inputs
+        if self.mode == "cls":
+            return sequence[:, 0, :]
+        return _masked_mean(sequence, padding_mask)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], input_shape[0][-1])
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}

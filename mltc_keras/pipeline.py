@@ -94,3 +94,27 @@ def batches(ids, y=None, *, batch_size, shuffle=False, seed=0, pad_id=0, bucket=
     y = None if y is None else np.asarray(y, dtype="float32")
     make = _tf_dataset if keras.backend.backend() == "tensorflow" else NumpyBatches
     return make(ids, y, batch_size, shuffle, seed, pad_id, bucket)
+
+
+class DenseBatches(keras.utils.PyDataset):
+    """Batches of rows of a fixed-width matrix (memory-mapped ones too), reshuffled every epoch when
+    `shuffle`. Each batch reads its rows in file order, which a memory map serves fastest."""
+
+    def __init__(self, x, y=None, *, batch_size, shuffle=False, seed=0):
+        super().__init__()
+        self.x, self.y = x, None if y is None else np.asarray(y, dtype="float32")
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(x)) if shuffle else np.arange(len(x))
+
+    def __len__(self):
+        return math.ceil(len(self.x) / self.batch_size)
+
+    def __getitem__(self, index):
+        rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
+        x = np.asarray(self.x[rows], dtype="float32")
+        return (x,) if self.y is None else (x, self.y[rows])
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.order = self.rng.permutation(len(self.x))

@@ -20,8 +20,8 @@ def bundled_vocab_path():
     return str(resources.files("mltc_keras.resources").joinpath(BUNDLED_VOCAB))
 
 
-def _bert_wordpiece(vocab_path, lowercase=True):
-    vocab = models.WordPiece.read_file(vocab_path)
+def _bert_wordpiece(vocab, lowercase=True):
+    """BERT's tokenization over `vocab` ({token: id})."""
     tok = _HFTokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
@@ -53,11 +53,17 @@ class Tokenizer:
     @classmethod
     def bundled_wordpiece(cls):
         """BERT's uncased WordPiece (bert-base-uncased vocabulary, shipped in the package)."""
-        return cls(_bert_wordpiece(bundled_vocab_path()))
+        return cls.from_vocab_file(bundled_vocab_path())
 
     @classmethod
     def from_vocab_file(cls, vocab_path, lowercase=True):
-        return cls(_bert_wordpiece(vocab_path, lowercase=lowercase))
+        """WordPiece over a BERT vocab.txt (one token per line, in id order)."""
+        return cls(_bert_wordpiece(models.WordPiece.read_file(vocab_path), lowercase=lowercase))
+
+    @classmethod
+    def from_vocab_list(cls, tokens, lowercase=True):
+        """WordPiece over `tokens` in id order."""
+        return cls(_bert_wordpiece({token: i for i, token in enumerate(tokens)}, lowercase=lowercase))
 
     @classmethod
     def from_json(cls, text, pad_token="[PAD]"):

@@ -17,7 +17,8 @@ def default_cache_dir():
     return Path(os.environ.get("MLTC_KERAS_CACHE", Path.home() / ".cache" / "mltc-keras"))
 
 
-def _texts_digest(texts):
+def texts_digest(texts):
+    """A digest of the texts' content and order."""
     h = hashlib.sha256()
     for text in texts:
         data = text.encode("utf-8")
@@ -27,7 +28,7 @@ def _texts_digest(texts):
 
 
 def cache_key(texts, tokenizer, max_length):
-    return f"{_texts_digest(texts)[:24]}-{tokenizer.fingerprint()}-{max_length}"
+    return f"{texts_digest(texts)[:24]}-{tokenizer.fingerprint()}-{max_length}"
 
 
 def encode_cached(tokenizer, texts, max_length, cache_dir=None):

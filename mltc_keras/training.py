@@ -21,11 +21,9 @@ from mltc_keras.errors import InputError, Interrupted
 from mltc_keras.losses import make_loss, positive_weights
 from mltc_keras.metrics import MultiLabelF1
 from mltc_keras.models import get_arch
-from mltc_keras.pipeline import batches
 from mltc_keras.pretrained_embeddings import load_embeddings
 from mltc_keras.stratify import stratified_split
 from mltc_keras.thresholds import tune_thresholds
-from mltc_keras.token_cache import encode_cached
 
 # Test hook: kill this process (SIGKILL, nothing cleaned up) after that many epochs, to prove resuming.
 KILL_AFTER_EPOCH_ENV = "MLTC_KERAS_KILL_AFTER_EPOCH"
@@ -133,8 +131,10 @@ def prior_log_odds(y):
     return np.log(p / (1 - p)).astype("float32")
 
 
-def build_classifier(opts, arch, spec, tokenizer, labels, y_train=None):
-    network = arch.build(spec, tokenizer.vocab_size, len(labels))
+def build_classifier(opts, arch, spec, features, labels, y_train=None):
+    """The compiled TextClassifier around `arch`'s network over `features` (see features.py)."""
+    tokenizer = features.tokenizer
+    network = arch.build(spec, features.width, len(labels))
     if opts.output_bias == "prior" and y_train is not None:
         kernel, _ = network.get_layer("probabilities").get_weights()
         network.get_layer("probabilities").set_weights([kernel, prior_log_odds(y_train)])
@@ -171,9 +171,9 @@ def train(opts):
     spec = model_spec(arch, opts)
 
     train_data, valid_data = load_splits(opts)
-    tokenizer = arch.tokenizer(spec, train_data.texts)
-    x_train = encode_cached(tokenizer, train_data.texts, opts.max_length, opts.cache_dir)
-    x_valid = encode_cached(tokenizer, valid_data.texts, opts.max_length, opts.cache_dir)
+    features = arch.features(spec, train_data.texts)
+    x_train = features.compute(train_data.texts, opts.max_length, opts.cache_dir)
+    x_valid = features.compute(valid_data.texts, opts.max_length, opts.cache_dir)
 
     keras.utils.set_random_seed(opts.seed)
     run_dir = Path(opts.logs_dir) / (opts.run_name or output.stem)
@@ -185,13 +185,12 @@ def train(opts):
     strategy = _strategy(opts.strategy)
     try:
         with strategy.scope() if strategy else contextlib.nullcontext():
-            model = build_classifier(opts, arch, spec, tokenizer, train_data.labels, train_data.y)
+            model = build_classifier(opts, arch, spec, features, train_data.labels, train_data.y)
     except ValueError as exc:
         raise InputError(str(exc)) from None
 
-    pad = tokenizer.pad_id
-    train_batches = batches(x_train, train_data.y, batch_size=opts.batch_size, shuffle=True, seed=opts.seed, pad_id=pad)
-    valid_batches = batches(x_valid, valid_data.y, batch_size=max(opts.batch_size, 256), pad_id=pad)
+    train_batches = features.batches(x_train, train_data.y, batch_size=opts.batch_size, shuffle=True, seed=opts.seed)
+    valid_batches = features.batches(x_valid, valid_data.y, batch_size=max(opts.batch_size, 256))
     try:
         model.fit(train_batches, validation_data=valid_batches, epochs=opts.epochs, shuffle=False,
                   callbacks=_callbacks(run_dir, opts, resuming), verbose=2)
@@ -205,6 +204,7 @@ def train(opts):
     proba = model.predict(valid_batches, verbose=0)
     model.thresholds = tune_thresholds(valid_data.y, proba).tolist()
     model.history_log = history
+    model = model.with_network(features.inference_network(model.network))
     save_atomic(model, output, overwrite=opts.overwrite)
     return TrainResult(output=output, run_dir=run_dir, epochs_run=epochs_run, seconds=seconds,
                        samples_per_second=len(x_train) * epochs_run / seconds if epochs_run else 0.0,

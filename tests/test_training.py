@@ -1,6 +1,7 @@
 import numpy as np
 
 from mltc_keras.cli import train_options
+from mltc_keras.features import TokenFeatures
 from mltc_keras.models import get_arch
 from mltc_keras.text import Tokenizer
 from mltc_keras.training import build_classifier, model_spec, prior_log_odds
@@ -16,7 +17,7 @@ def test_prior_log_odds():
 def _output_bias(output_bias, y):
     opts = train_options({**TINY, "output_bias": output_bias})
     arch = get_arch(opts.arch)
-    model = build_classifier(opts, arch, model_spec(arch, opts), Tokenizer.bundled_wordpiece(), ["a", "b", "c"], y)
+    model = build_classifier(opts, arch, model_spec(arch, opts), TokenFeatures(Tokenizer.bundled_wordpiece()), ["a", "b", "c"], y)
     return model.network.get_layer("probabilities").get_weights()[1]
 
 
@@ -29,7 +30,7 @@ def test_output_bias_starts_at_label_priors_or_zero():
 def _compiled(overrides):
     opts = train_options({**TINY, **overrides})
     arch = get_arch(opts.arch)
-    return build_classifier(opts, arch, model_spec(arch, opts), Tokenizer.bundled_wordpiece(), ["a", "b", "c"])
+    return build_classifier(opts, arch, model_spec(arch, opts), TokenFeatures(Tokenizer.bundled_wordpiece()), ["a", "b", "c"])
 
 
 def test_label_smoothed_loss_matches_numpy():

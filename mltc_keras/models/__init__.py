@@ -1,9 +1,10 @@
-"""The model zoo: `--arch NAME` -> a module with `Spec` (its options), `PRESETS` and `build`."""
+"""The model zoo: `--arch NAME` -> a module with `Spec` (its options), `TRAINING_DEFAULTS`, `PRESETS`,
+`features(spec, train_texts)` (what the network reads) and `build(spec, input_width, num_labels)`."""
 
 from mltc_keras.errors import InputError
-from mltc_keras.models import bag, bilstm
+from mltc_keras.models import bag, bilstm, embed_head
 
-ARCHS = {"bilstm": bilstm, "bag": bag}
+ARCHS = {"bilstm": bilstm, "bag": bag, "embed-head": embed_head}
 
 
 def get_arch(name):

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 import keras
 
-from mltc_keras.errors import InputError
+from mltc_keras.features import TokenFeatures
 from mltc_keras.layers import MaskedGlobalAveragePooling1D
+from mltc_keras.models.dense_stack import dense_stack
 from mltc_keras.word_vocab import build_word_tokenizer
 
 
@@ -30,9 +31,10 @@ class Spec:
 TRAINING_DEFAULTS = dict(loss="weighted-bce", learning_rate=1e-3, batch_size=128, epochs=5, clipnorm=1.0)
 
 
-def tokenizer(spec, texts):
-    """Lower-cased words of the training texts (--min-count, --max-vocab), saved inside the model."""
-    return build_word_tokenizer(texts, min_count=spec.min_count, max_vocab=spec.max_vocab)
+def features(spec, texts):
+    """Ids of the lower-cased words of the training texts (--min-count, --max-vocab); the vocabulary
+    is saved inside the model."""
+    return TokenFeatures(build_word_tokenizer(texts, min_count=spec.min_count, max_vocab=spec.max_vocab))
 
 
 PRESETS = {
@@ -40,29 +42,10 @@ PRESETS = {
 }
 
 
-def hidden_sizes(spec):
-    """`spec.hidden_units` as a list of ints ([] for '' or 'none')."""
-    text = str(spec.hidden_units).strip()
-    if text.lower() in ("", "none"):
-        return []
-    try:
-        sizes = [int(part) for part in text.split(",")]
-    except ValueError:
-        sizes = []
-    if not sizes or any(size < 1 for size in sizes):
-        raise InputError(f"--hidden-units {spec.hidden_units}: use a comma list of positive sizes "
-                         f"(e.g. 200,100) or 'none'")
-    return sizes
-
-
 def build(spec, vocab_size, num_labels):
-    sizes = hidden_sizes(spec)
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     x = keras.layers.Embedding(vocab_size, spec.embedding_dim, mask_zero=True, name="embedding")(token_ids)
     x = MaskedGlobalAveragePooling1D(name="mean_pool")(x)
-    for i, size in enumerate(sizes, 1):
-        x = keras.layers.Dense(size, activation="relu", name=f"hidden_{i}")(x)
-        x = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(x)
-        x = keras.layers.Dropout(spec.dropout, name=f"dropout_{i}")(x)
+    x = dense_stack(x, spec.hidden_units, spec.dropout, batch_norm=True)
     probs = keras.layers.Dense(num_labels, activation="sigmoid", dtype="float32", name="probabilities")(x)
     return keras.Model(token_ids, probs, name="bag")

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 import keras
 
+from mltc_keras.features import TokenFeatures
 from mltc_keras.layers import AttentionPooling, MaskedGlobalMaxPooling1D
 from mltc_keras.text import Tokenizer
 
@@ -36,9 +37,9 @@ class Spec:
 TRAINING_DEFAULTS = {}  # the global TrainOptions defaults suit this arch
 
 
-def tokenizer(spec, texts):
-    """BERT's WordPiece, whose vocabulary the bundled pretrained embeddings share."""
-    return Tokenizer.bundled_wordpiece()
+def features(spec, texts):
+    """Ids of BERT's WordPiece, whose vocabulary the bundled pretrained embeddings share."""
+    return TokenFeatures(Tokenizer.bundled_wordpiece())
 
 
 PRESETS = {

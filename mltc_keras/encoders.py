@@ -1,0 +1,163 @@
+"""Pretrained BERT-family encoders through keras-hub, each with its own tokenizer.
+
+A source (`--pretrained SRC`) is one of:
+- a local folder in Hugging Face layout: config.json, model.safetensors, and tokenizer.json or
+  vocab.txt (read with no network);
+- `hf://org/name` or a bare Hugging Face id (`bert-base-uncased`): fetched into the Hugging Face
+  cache, then read as a folder;
+- a keras-hub preset name (`bert_tiny_en_uncased`).
+
+keras-hub converts BERT, DistilBERT, RoBERTa, XLM-RoBERTa and ALBERT checkpoints. The tokenizer
+always comes from the checkpoint, so the ids match the embedding rows.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from mltc_keras.errors import InputError
+from mltc_keras.layers import EncoderInputs, SequencePooling
+from mltc_keras.text import Tokenizer
+
+FOLDER_FILES = "config.json, model.safetensors, and tokenizer.json or vocab.txt"
+POOLINGS = ("mean", "cls")
+
+
+@dataclass
+class Pretrained:
+    source: str
+    backbone: keras.Model
+    tokenizer: Tokenizer
+    fingerprint: str  # changes when the weights, config or tokenizer change
+
+    @property
+    def hidden_dim(self):
+        return int(self.backbone.hidden_dim)
+
+    @property
+    def max_sequence_length(self):
+        return getattr(self.backbone, "max_sequence_length", None)
+
+
+def _keras_hub():
+    import keras_hub  # noqa: F401  (slow to import; only encoder archs need it)
+
+    return keras_hub
+
+
+def _is_keras_hub_preset(source):
+    return source.startswith("kaggle://") or source in _keras_hub().models.Backbone.presets
+
+
+def _hub_folder(source):
+    """A Hugging Face id, fetched (or found in the local Hugging Face cache) as a folder."""
+    repo_id = source.removeprefix("hf://")
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id, allow_patterns=["*.json", "*.txt", "*.safetensors", "*.model"]))
+    except Exception as exc:  # offline, unknown id, no permission: all end the same way for the user
+        raise InputError(f"--pretrained {source}: no such folder here, and fetching it from the Hugging Face hub "
+                         f"failed ({type(exc).__name__}); without network, download the checkpoint elsewhere and "
+                         f"pass its folder ({FOLDER_FILES})") from None
+
+
+def _special_token(config, name, default):
+    value = config.get(name, default)
+    return value.get("content", default) if isinstance(value, dict) else value
+
+
+def _folder_tokenizer(folder):
+    config_path = folder / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
+    pad_token = _special_token(config, "pad_token", "[PAD]")
+    try:
+        if (folder / "tokenizer.json").is_file():
+            return Tokenizer.from_json((folder / "tokenizer.json").read_text(encoding="utf-8"), pad_token=pad_token)
+        if (folder / "vocab.txt").is_file():
+            return Tokenizer.from_vocab_file(str(folder / "vocab.txt"), lowercase=config.get("do_lower_case", True))
+    except Exception as exc:
+        raise InputError(f"--pretrained {folder}: its tokenizer cannot be read ({type(exc).__name__}: {exc})") from None
+    raise InputError(f"--pretrained {folder}: no tokenizer.json or vocab.txt (a checkpoint folder needs {FOLDER_FILES})")
+
+
+def _fingerprint(*parts):
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Path):
+            with open(part, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+        else:
+            h.update(str(part).encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def _backbone(preset, label):
+    try:
+        return _keras_hub().models.Backbone.from_preset(str(preset))
+    except Exception as exc:  # keras-hub raises many types for unreadable or unsupported checkpoints
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise InputError(f"--pretrained {label}: keras-hub cannot build an encoder from it "
+                         f"({type(exc).__name__}: {message})") from None
+
+
+def _from_folder(folder, label):
+    missing = [name for name in ("config.json", "model.safetensors") if not (folder / name).is_file()]
+    if missing:
+        raise InputError(f"--pretrained {label}: no {' or '.join(missing)} in {folder} (a checkpoint folder needs "
+                         f"{FOLDER_FILES})")
+    tokenizer = _folder_tokenizer(folder)
+    backbone = _backbone(folder, label)
+    vocab_size = getattr(backbone, "vocabulary_size", None)
+    if vocab_size is not None and tokenizer.vocab_size > vocab_size:
+        raise InputError(f"--pretrained {label}: the tokenizer has {tokenizer.vocab_size} tokens but the encoder "
+                         f"only {vocab_size} embedding rows; the folder mixes two checkpoints")
+    token_files = [folder / name for name in ("tokenizer.json", "vocab.txt") if (folder / name).is_file()]
+    return Pretrained(label, backbone, tokenizer,
+                      _fingerprint(folder / "config.json", folder / "model.safetensors", *token_files))
+
+
+def _from_keras_hub(name):
+    backbone = _backbone(name, name)
+    hub_tokenizer = _keras_hub().models.Tokenizer.from_preset(name)
+    vocabulary = getattr(hub_tokenizer, "vocabulary", None)
+    if not isinstance(vocabulary, list) or "[PAD]" not in vocabulary:
+        raise InputError(f"--pretrained {name}: only WordPiece (BERT-style) keras-hub presets are supported by name; "
+                         f"pass the checkpoint's Hugging Face folder instead")
+    tokenizer = Tokenizer.from_vocab_list(vocabulary, lowercase=getattr(hub_tokenizer, "lowercase", True))
+    return Pretrained(name, backbone, tokenizer, _fingerprint(name, tokenizer.to_json()))
+
+
+def load_pretrained(source):
+    """The encoder and tokenizer that `source` names; an `InputError` says what was looked for."""
+    if not source:
+        raise InputError("--pretrained: give an encoder: a Hugging Face checkpoint folder "
+                         f"({FOLDER_FILES}), hf://org/name, or a keras-hub preset name")
+    source = str(source)
+    folder = Path(source).expanduser()
+    if folder.is_dir():
+        return _from_folder(folder, source)
+    if folder.exists() or source.startswith((".", "/", "~")) or source.endswith("/") or source.count("/") > 1:
+        raise InputError(f"--pretrained {source}: no such folder (a checkpoint folder needs {FOLDER_FILES})")
+    if _is_keras_hub_preset(source):
+        return _from_keras_hub(source)
+    return _from_folder(_hub_folder(source), source)
+
+
+def encoder_network(backbone, pad_id, pooling, name="encoder"):
+    """token ids (right-padded with `pad_id`) -> one vector per text: the masked mean of the
+    encoder's outputs (`mean`) or the output at the first token (`cls`)."""
+    if pooling not in POOLINGS:
+        raise InputError(f"--pooling {pooling}: an encoder pools with one of {', '.join(POOLINGS)}")
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    padding_mask, segment_ids = EncoderInputs(pad_id, name="encoder_inputs")(token_ids)
+    feeds = {"token_ids": token_ids, "padding_mask": padding_mask, "segment_ids": segment_ids}
+    outputs = backbone({key: feeds[key] for key in backbone.input})
+    sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
+    pooled = SequencePooling(pooling, name=f"{pooling}_pooling")([sequence, padding_mask])
+    return keras.Model(token_ids, pooled, name=name)

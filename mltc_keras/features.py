@@ -1,0 +1,65 @@
+"""What a network is trained on: token ids (bilstm, bag) or cached sentence embeddings (embed-head).
+
+Each arch's `features(spec, train_texts)` returns one of these. Training computes features for
+its splits, batches them and fits the network; `inference_network` then turns the trained network
+into one that reads token ids, which is what the saved model takes.
+"""
+
+import keras
+
+from mltc_keras.embeddings import embed_cached
+from mltc_keras.encoders import encoder_network
+from mltc_keras.errors import InputError
+from mltc_keras.pipeline import DenseBatches, batches
+from mltc_keras.token_cache import encode_cached
+
+
+class TokenFeatures:
+    """Token ids of a tokenizer; the network reads them directly."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    @property
+    def width(self):
+        """The input size the network is built for: the vocabulary size."""
+        return self.tokenizer.vocab_size
+
+    def compute(self, texts, max_length, cache_dir=None):
+        return encode_cached(self.tokenizer, texts, max_length, cache_dir)
+
+    def batches(self, x, y=None, *, batch_size, shuffle=False, seed=0):
+        return batches(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed, pad_id=self.tokenizer.pad_id)
+
+    def inference_network(self, network):
+        return network
+
+
+class EmbeddingFeatures:
+    """Pooled outputs of a frozen pretrained encoder, embedded once and cached; the network is a
+    head over them, and the saved model puts the encoder back in front of it."""
+
+    def __init__(self, pretrained, pooling):
+        self.pretrained = pretrained
+        self.pooling = pooling
+        self.tokenizer = pretrained.tokenizer
+        self.encoder = encoder_network(pretrained.backbone, self.tokenizer.pad_id, pooling)
+        self.encoder.trainable = False
+
+    @property
+    def width(self):
+        """The input size the head is built for: the encoder's hidden size."""
+        return self.pretrained.hidden_dim
+
+    def compute(self, texts, max_length, cache_dir=None):
+        limit = self.pretrained.max_sequence_length
+        if limit is not None and max_length > limit:
+            raise InputError(f"--max-length {max_length}: the encoder {self.pretrained.source} reads at most {limit} tokens")
+        return embed_cached(self.pretrained, self.pooling, texts, max_length, cache_dir, encoder=self.encoder)
+
+    def batches(self, x, y=None, *, batch_size, shuffle=False, seed=0):
+        return DenseBatches(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
+
+    def inference_network(self, network):
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        return keras.Model(token_ids, network(self.encoder(token_ids)), name=f"{network.name}_on_text")

@@ -1,0 +1,30 @@
+"""The hidden Dense layers of the MLP heads (bag, embed-head), from a `--hidden-units` list."""
+
+import keras
+
+from mltc_keras.errors import InputError
+
+
+def hidden_sizes(hidden_units):
+    """'512,256' -> [512, 256]; '' or 'none' -> [] (a linear model)."""
+    text = str(hidden_units).strip()
+    if text.lower() in ("", "none"):
+        return []
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or any(size < 1 for size in sizes):
+        raise InputError(f"--hidden-units {hidden_units}: use a comma list of positive sizes "
+                         f"(e.g. 200,100) or 'none'")
+    return sizes
+
+
+def dense_stack(x, hidden_units, dropout, batch_norm=False):
+    """Each hidden size as Dense(relu) [-> BatchNormalization] -> Dropout, applied to `x`."""
+    for i, size in enumerate(hidden_sizes(hidden_units), 1):
+        x = keras.layers.Dense(size, activation="relu", name=f"hidden_{i}")(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+        x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
+    return x

@@ -1,0 +1,42 @@
+"""`--arch embed-head`: a frozen pretrained encoder embeds each text once (cached on disk); a dense
+head over the pooled embeddings is all that trains. The saved model runs encoder + head on text."""
+
+from dataclasses import dataclass, field
+
+import keras
+
+from mltc_keras.encoders import POOLINGS, load_pretrained
+from mltc_keras.errors import InputError
+from mltc_keras.features import EmbeddingFeatures
+from mltc_keras.models.dense_stack import dense_stack
+
+
+@dataclass
+class Spec:
+    pretrained: str = field(default=None, metadata={
+        "help": "the encoder: a Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json or "
+                "vocab.txt), hf://org/name or a Hugging Face id, or a keras-hub preset name"})
+    pooling: str = field(default="mean", metadata={
+        "help": "how an encoder turns its outputs into one vector: mean (of the real tokens) or cls (first token)"})
+    hidden_units: str = field(default="512,256", metadata={"help": "comma list of hidden Dense sizes of the head"})
+    dropout: float = field(default=0.3, metadata={"help": "dropout after each hidden Dense layer"})
+
+
+# the issue's spec: sigmoid focal loss (gamma 2, alpha 0.25); the head is small, so epochs are cheap
+TRAINING_DEFAULTS = dict(loss="focal", learning_rate=1e-3, batch_size=128, epochs=40, patience=5)
+
+PRESETS = {}
+
+
+def features(spec, texts):
+    """Sentence embeddings of the frozen --pretrained encoder, pooled by --pooling."""
+    if spec.pooling not in POOLINGS:
+        raise InputError(f"--pooling {spec.pooling}: --arch embed-head pools with one of {', '.join(POOLINGS)}")
+    return EmbeddingFeatures(load_pretrained(spec.pretrained), spec.pooling)
+
+
+def build(spec, embedding_dim, num_labels):
+    embeddings = keras.Input(shape=(embedding_dim,), dtype="float32", name="embeddings")
+    x = dense_stack(embeddings, spec.hidden_units, spec.dropout)
+    probs = keras.layers.Dense(num_labels, activation="sigmoid", dtype="float32", name="probabilities")(x)
+    return keras.Model(embeddings, probs, name="embed_head")

@@ -1,0 +1,124 @@
+"""`--arch embed-head` and `mltc-keras embed` through the CLI, over a tiny BERT checkpoint made here."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import make_rows, run_cli, run_python, write_csv
+from mltc_keras.errors import InputError
+from mltc_keras.models.embed_head import Spec, build, features
+from tiny_bert import make_tiny_bert
+
+HEAD = ["--hidden-units", "16,8", "--max-length", "16", "--batch-size", "16"]
+TEXTS = ["so happy today", "furious why", "the a day", ""]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("embed_head")
+    make_tiny_bert(root / "tiny-bert")
+    write_csv(root / "train.csv", make_rows(160, seed=1))
+    write_csv(root / "valid.csv", make_rows(48, seed=2))
+    result = run_cli("train", "--arch", "embed-head", "--pretrained", "tiny-bert", "--train", "train.csv",
+                     "--valid", "valid.csv", "--epochs", "3", "--output", "models/eh.keras", *HEAD, cwd=root)
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def test_head_spec():
+    model = build(Spec(), 384, 28)
+    assert [model.get_layer(f"hidden_{i}").units for i in (1, 2)] == [512, 256]
+    assert [model.get_layer(f"dropout_{i}").rate for i in (1, 2)] == [0.3, 0.3]
+    assert model.get_layer("probabilities").units == 28
+    assert model.get_layer("probabilities").compute_dtype == "float32"
+    with pytest.raises(InputError, match="--pooling max"):
+        features(Spec(pretrained="x", pooling="max"), [])
+
+
+def test_training_reads_cached_embeddings_and_saves_encoder_and_head(trained):
+    entries = sorted((trained / "cache" / "embeddings").glob("*.npy"))
+    assert len(entries) == 2, "train and valid were each embedded once"
+    options = json.loads(run_python(
+        "import json, mltc_keras; m = mltc_keras.load('models/eh.keras').model; "
+        "print(json.dumps({'arch': m.arch, **m.options}))", trained).stdout.splitlines()[-1])
+    assert options["arch"] == "embed-head"
+    assert (options["loss"], options["focal_gamma"], options["focal_alpha"]) == ("focal", 2.0, 0.25)
+    assert options["model"]["pretrained"] == "tiny-bert" and options["model"]["pooling"] == "mean"
+
+
+def test_saved_model_predicts_raw_text_identically_in_a_fresh_process(trained):
+    import mltc_keras
+
+    here = mltc_keras.load(trained / "models" / "eh.keras").predict_proba(TEXTS)
+    code = (f"import numpy as np, mltc_keras; "
+            f"np.save('p.npy', mltc_keras.load('models/eh.keras').predict_proba({TEXTS!r}))")
+    result = run_python(code, trained)
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_array_equal(np.load(trained / "p.npy"), here)
+    assert here.shape == (4, 3) and np.isfinite(here).all()
+
+
+def test_encoder_in_the_file_is_the_frozen_checkpoint(trained):
+    import mltc_keras
+    from mltc_keras.encoders import encoder_network, load_pretrained
+
+    model = mltc_keras.load(trained / "models" / "eh.keras").model
+    saved_encoder = next(layer for layer in model.network.layers if layer.name == "encoder")
+    original = load_pretrained(str(trained / "tiny-bert"))
+    ids = original.tokenizer.encode(TEXTS, 16)
+    expected = encoder_network(original.backbone, original.tokenizer.pad_id, "mean").predict(ids, verbose=0)
+    np.testing.assert_allclose(saved_encoder.predict(ids, verbose=0), expected, atol=1e-6)
+
+
+def test_evaluate_and_predict_work_like_any_model(trained):
+    result = run_cli("evaluate", "--model", "models/eh.keras", "--data", "valid.csv", cwd=trained)
+    assert result.returncode == 0, result.stderr
+    assert "macro_f1" in result.stdout
+    result = run_cli("predict", "--model", "models/eh.keras", "--text", "so happy today", cwd=trained)
+    assert result.returncode == 0, result.stderr
+    assert set(json.loads(result.stdout.splitlines()[-1])["scores"]) == {"joy", "anger", "question"}
+
+
+def test_head_checkpoint_is_refused_with_a_clear_error(trained):
+    result = run_cli("predict", "--model", "logs/eh/best.keras", "--text", "hi", cwd=trained)
+    assert result.returncode == 2
+    assert "training checkpoint of a head over sentence embeddings" in result.stderr.splitlines()[-1]
+
+
+def test_embed_command_writes_npy_in_row_order_and_shares_the_cache(trained):
+    entries = {p.name: p.stat().st_mtime_ns for p in (trained / "cache" / "embeddings").glob("*.npy")}
+    result = run_cli("embed", "--pretrained", "tiny-bert", "--input", "train.csv", "--output", "train.npy",
+                     "--max-length", "16", cwd=trained)
+    assert result.returncode == 0, result.stderr
+    assert "160 rows x 8" in result.stdout
+    after = {p.name: p.stat().st_mtime_ns for p in (trained / "cache" / "embeddings").glob("*.npy")}
+    assert after == entries, "train.csv was embedded by training already: read from the cache"
+    vectors = np.load(trained / "train.npy")
+    assert vectors.shape == (160, 8) and vectors.dtype == np.float32
+
+    from mltc_keras.encoders import encoder_network, load_pretrained
+
+    original = load_pretrained(str(trained / "tiny-bert"))
+    texts = [row[0] for row in make_rows(160, seed=1)]
+    expected = encoder_network(original.backbone, 0, "mean").predict(original.tokenizer.encode(texts, 16), verbose=0)
+    np.testing.assert_allclose(vectors, expected, atol=1e-5)
+
+
+def test_embed_refuses_bad_output_and_existing_files(trained):
+    result = run_cli("embed", "--pretrained", "tiny-bert", "--input", "valid.csv", "--output", "v.csv", cwd=trained)
+    assert result.returncode == 2 and ".npy" in result.stderr.splitlines()[-1]
+    (trained / "kept.npy").write_bytes(b"precious")
+    result = run_cli("embed", "--pretrained", "tiny-bert", "--input", "valid.csv", "--output", "kept.npy", cwd=trained)
+    assert result.returncode == 2 and "--overwrite" in result.stderr.splitlines()[-1]
+    assert (trained / "kept.npy").read_bytes() == b"precious"
+    result = run_cli("embed", "--pretrained", "no-such-folder/", "--input", "valid.csv", "--output", "n.npy", cwd=trained)
+    assert result.returncode == 2 and "no such folder" in result.stderr.splitlines()[-1]
+    assert not (trained / "n.npy").exists()
+
+
+def test_embed_head_needs_pretrained(trained):
+    result = run_cli("train", "--arch", "embed-head", "--train", "train.csv", "--output", "x.keras", cwd=trained)
+    assert result.returncode == 2
+    assert "--pretrained" in result.stderr.splitlines()[-1]
+    assert not (trained / "x.keras").exists()
