@@ -9,6 +9,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from mltc_keras.ranking_metrics import KS, ndcg_at_k, precision_at_k, rows_with_positives
+from mltc_keras.text_table import render
 from mltc_keras.thresholds import apply_thresholds
 
 AVERAGES = ("micro", "macro", "weighted", "samples")
@@ -119,35 +120,17 @@ def evaluate_predictions(y_true, proba, labels, thresholds):
     }
 
 
-def _number(value, width=0):
-    return f"{'n/a' if value is None else f'{value:.3f}':>{width}}"
-
-
 def format_report(report):
     """A fixed-width text rendering of an `evaluate_predictions` report."""
-    lines = [f"{'n_samples':<32}{report['n_samples']}", "",
-             f"{'at thresholds':<32}{'used':>6}  {'0.5':>6}"]
-    for key in PREDICTION_METRICS:
-        lines.append(f"{key:<32}{_number(report[key], 6)}  {_number(report['at_0.5'][key], 6)}")
-    lines += ["", "threshold-free"]
-    for key in SCORE_METRICS:
-        lines.append(f"{key:<32}{_number(report[key], 6)}")
     skipped = report["skipped"]
-    for key in ("roc_auc", "pr_auc"):
-        if skipped[key]:
-            lines.append(f"{key + ' skipped':<32}{', '.join(map(str, skipped[key]))}")
+    notes = [f"{key} skipped for: {', '.join(map(str, skipped[key]))}" for key in ("roc_auc", "pr_auc") if skipped[key]]
     if skipped["rows_without_labels"]:
-        lines.append(f"{'ranking rows skipped':<32}{skipped['rows_without_labels']} without a positive label")
-    lines += ["", format_per_label(report["per_label"])]
-    return "\n".join(lines)
-
-
-def format_per_label(rows):
-    """The per-label table, numbers right-aligned under their headers."""
-    width = max([len("label")] + [len(str(row["label"])) for row in rows])
-    numeric = PER_LABEL_COLUMNS[1:]
-    lines = [f"{'label':<{width}}" + "".join(f"  {column:>9}" for column in numeric)]
-    for row in rows:
-        cells = [f"{row[c]:>9}" if c == "support" else _number(row[c], 9) for c in numeric]
-        lines.append(f"{str(row['label']):<{width}}" + "".join(f"  {cell}" for cell in cells))
-    return "\n".join(lines)
+        notes.append(f"ranking metrics skip {skipped['rows_without_labels']} rows without a positive label")
+    return "\n\n".join([
+        f"n_samples  {report['n_samples']}",
+        render(("at the thresholds", "used", "0.5"),
+               [(key, report[key], report["at_0.5"][key]) for key in PREDICTION_METRICS]),
+        render(("threshold-free", "value"), [(key, report[key]) for key in SCORE_METRICS]) + "".join(
+            "\n" + note for note in notes),
+        render(PER_LABEL_COLUMNS, [[row[c] for c in PER_LABEL_COLUMNS] for row in report["per_label"]]),
+    ])
