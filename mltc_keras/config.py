@@ -69,6 +69,10 @@ class EvaluateOptions(DataOptions):
     threshold: float = field(default=None, metadata={"help": "one threshold for every label (default: the model's tuned ones)"})
     json: str = field(default=None, metadata={"help": "also write the metrics as JSON to this file"})
     batch_size: int = field(default=256, metadata={"help": "prediction batch size"})
+    per_label_csv: str = field(default=None, metadata={"help": "also write the per-label table as CSV to this file"})
+    report: str = field(default=None, metadata={
+        "help": "also write plots (PNG) and an offline index.html with the tables into this folder"})
+    overwrite: bool = field(default=False, metadata={"help": "replace existing --json, --per-label-csv or --report outputs"})
 
 
 @dataclass
