@@ -76,6 +76,21 @@ class EvaluateOptions(DataOptions):
 
 
 @dataclass
+class TuneThresholdsOptions(DataOptions):
+    model: str = field(default=None, metadata={"help": "model file (.keras) whose thresholds are tuned", "required": True})
+    data: str = field(default=None, metadata={"help": "labelled CSV to tune on: a validation split, not the test one",
+                                              "required": True})
+    objective: str = field(default="per-label-f1", metadata={
+        "help": "per-label-f1: each label its own best threshold; macro-f1 / micro-f1: one threshold shared by "
+                "every label, the best for that average", "choices": ("per-label-f1", "macro-f1", "micro-f1")})
+    grid: int = field(default=91, metadata={"help": "number of candidate thresholds, evenly spaced over 0.05..0.95"})
+    output: str = field(default=None, metadata={
+        "help": "write the tuned model here (default: replace --model, keeping the original as <stem>.bak.keras)"})
+    overwrite: bool = field(default=False, metadata={"help": "replace an existing --output or backup file"})
+    batch_size: int = field(default=256, metadata={"help": "prediction batch size"})
+
+
+@dataclass
 class PredictOptions:
     model: str = field(default=None, metadata={"help": "model file (.keras)", "required": True})
     text: list = field(default=None, metadata={"help": "text(s) to classify", "nargs": "+"})
