@@ -91,6 +91,15 @@ class TuneThresholdsOptions(DataOptions):
 
 
 @dataclass
+class CompareOptions(DataOptions):
+    models: list = field(default=None, metadata={"help": "model files (.keras) to compare", "nargs": "+", "required": True})
+    data: str = field(default="data/goemotions/test.csv", metadata={"help": "labelled CSV to compare them on"})
+    json: str = field(default=None, metadata={"help": "also write the table as JSON to this file"})
+    overwrite: bool = field(default=False, metadata={"help": "replace an existing --json"})
+    batch_size: int = field(default=256, metadata={"help": "prediction batch size"})
+
+
+@dataclass
 class PredictOptions:
     model: str = field(default=None, metadata={"help": "model file (.keras)", "required": True})
     text: list = field(default=None, metadata={"help": "text(s) to classify", "nargs": "+"})
