@@ -42,6 +42,8 @@ def tune_model(opts):
         warnings.warn(f"{opts.data} looks like a test split: thresholds tuned on it make its scores optimistic; "
                       "tune on validation data", UserWarning, stacklevel=2)
     backup = None
+    if opts.output and Path(opts.output).suffix != ".keras":
+        raise InputError(f"--output {opts.output}: a model file must end in .keras")
     if opts.output:
         refuse_existing(opts.output, opts.overwrite)
     else:

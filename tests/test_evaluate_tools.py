@@ -151,7 +151,8 @@ def test_tune_thresholds(models, monkeypatch, capsys):
     monkeypatch.chdir(models)
     for args, message in ((("--model", "in_place.keras"), "in_place.bak.keras: a backup"),
                           (("--model", "bag.keras", "--output", "macro-f1.keras"), "--output macro-f1.keras: file exists"),
-                          (("--model", "bag.keras", "--grid", "1"), "--grid 1")):
+                          (("--model", "bag.keras", "--grid", "1"), "--grid 1"),
+                          (("--model", "bag.keras", "--output", "tuned.h5"), "must end in .keras")):
         code, err = cli_in_process(monkeypatch, capsys, "tune-thresholds", "--data", "valid.csv", *args)
         assert code == 2 and message in err, err
     assert (models / "in_place.bak.keras").read_bytes() == original
