@@ -1,5 +1,7 @@
 """The evaluate and predict commands: files in, model applied, report or CSV out."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -37,7 +39,7 @@ def evaluate(opts):
         from mltc_keras.report import write_report
 
         write_report(opts.report, report, data.y, proba, history=predictor.model.history_log, overwrite=opts.overwrite)
-        text += f"\n\nreport: {opts.report}/index.html"
+        text += f"\n\nreport: {Path(opts.report) / 'index.html'}"
     return report, text
 
 
