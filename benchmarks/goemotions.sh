@@ -11,8 +11,8 @@ out=benchmarks/results
 mkdir -p "$out"
 mltc-keras train --output "models/$name.keras" --run-name "$name" --overwrite "$@"
 cp "logs/$name/history.csv" "$out/$name.history.csv"
-mltc-keras evaluate --model "models/$name.keras" --data data/goemotions/test.csv --json "$out/$name.tuned.json" >/dev/null
-mltc-keras evaluate --model "models/$name.keras" --data data/goemotions/test.csv --threshold 0.5 --json "$out/$name.t05.json" >/dev/null
+mltc-keras evaluate --model "models/$name.keras" --data data/goemotions/test.csv --json "$out/$name.tuned.json" --overwrite >/dev/null
+mltc-keras evaluate --model "models/$name.keras" --data data/goemotions/test.csv --threshold 0.5 --json "$out/$name.t05.json" --overwrite >/dev/null
 python - "$out/$name" <<'PY'
 import csv, json, sys
 base = sys.argv[1]

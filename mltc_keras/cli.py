@@ -8,6 +8,7 @@ import warnings
 
 from mltc_keras.config import EmbedOptions, EvaluateOptions, PredictOptions, TrainOptions, option_fields
 from mltc_keras.errors import InputError, Interrupted
+from mltc_keras.config import CompareOptions, TuneThresholdsOptions
 
 
 def _flag(name):
@@ -52,6 +53,10 @@ def build_parser():
 
     evaluate = commands.add_parser("evaluate", help="metrics of a model on a labelled CSV")
     _add_fields(evaluate, option_fields(EvaluateOptions))
+    tune = commands.add_parser("tune-thresholds", help="tune a model's thresholds on labelled data and store them in it")
+    _add_fields(tune, option_fields(TuneThresholdsOptions))
+    compare = commands.add_parser("compare", help="several models on the same labelled CSV, one table row each")
+    _add_fields(compare, option_fields(CompareOptions))
     predict = commands.add_parser("predict", help="label sets and scores for texts or a CSV")
     _add_fields(predict, option_fields(PredictOptions))
     embed = commands.add_parser("embed", help="sentence embeddings of a CSV's texts by a pretrained encoder (.npy)")
@@ -88,6 +93,15 @@ def _run(args):
 
         _, text = evaluate(EvaluateOptions(**values))
         print(text)
+    elif args.command == "tune-thresholds":
+        from mltc_keras.tuning import format_tuning, tune_model
+
+        opts = TuneThresholdsOptions(**values)
+        print(format_tuning(tune_model(opts), opts))
+    elif args.command == "compare":
+        from mltc_keras.comparison import compare, format_comparison
+
+        print(format_comparison(compare(CompareOptions(**values))))
     elif args.command == "predict":
         from mltc_keras.commands import predict
 

@@ -1,20 +1,26 @@
 """The evaluate, predict and embed commands: files in, model or encoder applied, report or file out."""
 
-import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from mltc_keras.artifact import thresholds_array
-from mltc_keras.atomic import refuse_existing, write_atomic
+from mltc_keras.atomic import refuse_existing, refuse_existing_dir, write_atomic, write_json_atomic
 from mltc_keras.data import read_labelled_csv, read_text_csv
 from mltc_keras.errors import InputError
-from mltc_keras.evaluation import evaluate_predictions, format_report
+from mltc_keras.evaluation import PER_LABEL_COLUMNS, evaluate_predictions, format_report
 from mltc_keras.predictor import load
 
 
 def evaluate(opts):
-    """Metrics of the model on a labelled CSV; returns (report dict, printable text)."""
+    """Metrics of the model on a labelled CSV; returns (report dict, printable text). Writes the
+    report as --json, its per-label table as --per-label-csv and plots + HTML into --report."""
+    for path, option in ((opts.json, "--json"), (opts.per_label_csv, "--per-label-csv")):
+        if path:
+            refuse_existing(path, opts.overwrite, option)
+    if opts.report:
+        refuse_existing_dir(opts.report, opts.overwrite, "--report", "index.html")
     predictor = load(opts.model)
     data = read_labelled_csv(opts.data, **opts.reader_kwargs(expected_labels=predictor.labels))
     proba = predictor.predict_proba(data.texts, batch_size=opts.batch_size)
@@ -22,9 +28,19 @@ def evaluate(opts):
     used = "tuned per label (stored in the model)" if opts.threshold is None else f"{opts.threshold} for every label"
     report = {"model": str(opts.model), "data": str(opts.data), "thresholds": used, **report}
     if opts.json:
-        write_atomic(opts.json, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8"))
+        write_json_atomic(opts.json, report, overwrite=opts.overwrite)
+    if opts.per_label_csv:
+        table = pd.DataFrame(report["per_label"], columns=PER_LABEL_COLUMNS)
+        write_atomic(opts.per_label_csv, lambda tmp: table.to_csv(tmp, index=False), overwrite=opts.overwrite,
+                     option="--per-label-csv")
     header = f"model       {opts.model}\ndata        {opts.data}\nthresholds  {used}\n\n"
-    return report, header + format_report(report)
+    text = header + format_report(report)
+    if opts.report:
+        from mltc_keras.report import write_report
+
+        write_report(opts.report, report, data.y, proba, history=predictor.model.history_log, overwrite=opts.overwrite)
+        text += f"\n\nreport: {Path(opts.report) / 'index.html'}"
+    return report, text
 
 
 def predict(opts):

@@ -69,6 +69,34 @@ class EvaluateOptions(DataOptions):
     threshold: float = field(default=None, metadata={"help": "one threshold for every label (default: the model's tuned ones)"})
     json: str = field(default=None, metadata={"help": "also write the metrics as JSON to this file"})
     batch_size: int = field(default=256, metadata={"help": "prediction batch size"})
+    per_label_csv: str = field(default=None, metadata={"help": "also write the per-label table as CSV to this file"})
+    report: str = field(default=None, metadata={
+        "help": "also write plots (PNG) and an offline index.html with the tables into this folder"})
+    overwrite: bool = field(default=False, metadata={"help": "replace existing --json, --per-label-csv or --report outputs"})
+
+
+@dataclass
+class TuneThresholdsOptions(DataOptions):
+    model: str = field(default=None, metadata={"help": "model file (.keras) whose thresholds are tuned", "required": True})
+    data: str = field(default=None, metadata={"help": "labelled CSV to tune on: a validation split, not the test one",
+                                              "required": True})
+    objective: str = field(default="per-label-f1", metadata={
+        "help": "per-label-f1: each label its own best threshold; macro-f1 / micro-f1: one threshold shared by "
+                "every label, the best for that average", "choices": ("per-label-f1", "macro-f1", "micro-f1")})
+    grid: int = field(default=91, metadata={"help": "number of candidate thresholds, evenly spaced over 0.05..0.95"})
+    output: str = field(default=None, metadata={
+        "help": "write the tuned model here (default: replace --model, keeping the original as <stem>.bak.keras)"})
+    overwrite: bool = field(default=False, metadata={"help": "replace an existing --output or backup file"})
+    batch_size: int = field(default=256, metadata={"help": "prediction batch size"})
+
+
+@dataclass
+class CompareOptions(DataOptions):
+    models: list = field(default=None, metadata={"help": "model files (.keras) to compare", "nargs": "+", "required": True})
+    data: str = field(default="data/goemotions/test.csv", metadata={"help": "labelled CSV to compare them on"})
+    json: str = field(default=None, metadata={"help": "also write the table as JSON to this file"})
+    overwrite: bool = field(default=False, metadata={"help": "replace an existing --json"})
+    batch_size: int = field(default=256, metadata={"help": "prediction batch size"})
 
 
 @dataclass

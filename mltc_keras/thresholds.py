@@ -7,12 +7,45 @@ import numpy as np
 DEFAULT_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
 
-def _per_label_f1(y_true, pred):
-    tp = (y_true & pred).sum(axis=0)
-    fp = (~y_true & pred).sum(axis=0)
-    fn = (y_true & ~pred).sum(axis=0)
+OBJECTIVES = ("per-label-f1", "macro-f1", "micro-f1")
+
+
+def make_grid(points):
+    """`points` thresholds evenly spaced over 0.05..0.95 (91 points give DEFAULT_GRID)."""
+    if points < 2:
+        raise ValueError(f"a threshold grid needs at least 2 points, not {points}")
+    return np.round(np.linspace(0.05, 0.95, int(points)), 6)
+
+
+def _counts(y_true, pred):
+    """Per-label true positives, false positives and false negatives."""
+    return (y_true & pred).sum(axis=0), (~y_true & pred).sum(axis=0), (y_true & ~pred).sum(axis=0)
+
+
+def _f1(tp, fp, fn):
     denominator = 2 * tp + fp + fn
     return np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+
+
+def _per_label_f1(y_true, pred):
+    return _f1(*_counts(y_true, pred))
+
+
+def _checked(y_true, proba, grid):
+    y_true = np.asarray(y_true).astype(bool)
+    proba = np.asarray(proba, dtype=float)
+    if y_true.shape != proba.shape or y_true.ndim != 2:
+        raise ValueError(f"y_true {y_true.shape} and proba {proba.shape} must be the same 2-D shape")
+    grid = DEFAULT_GRID if grid is None else np.asarray(grid, dtype=float)
+    # Visit the grid nearest-to-0.5 first: argmax keeps the first maximum, which settles ties.
+    return y_true, proba, grid[np.lexsort((grid, np.round(np.abs(grid - 0.5), 9)))]
+
+
+def f1_curves(y_true, proba, grid=None):
+    """(grid, per-label F1 at each grid threshold): the curves behind the tuning, for plots."""
+    grid = DEFAULT_GRID if grid is None else np.asarray(grid, dtype=float)
+    y_true, proba, _ = _checked(y_true, proba, grid)
+    return grid, np.stack([_per_label_f1(y_true, proba >= t) for t in grid])
 
 
 def tune_thresholds(y_true, proba, grid=None):
@@ -21,17 +54,37 @@ def tune_thresholds(y_true, proba, grid=None):
     A label is predicted positive when proba >= threshold. Ties go to the threshold closest to
     0.5 (the lower one if two are equally close); a label with no positive in y_true gets 0.5.
     """
-    y_true = np.asarray(y_true).astype(bool)
-    proba = np.asarray(proba, dtype=float)
-    if y_true.shape != proba.shape or y_true.ndim != 2:
-        raise ValueError(f"y_true {y_true.shape} and proba {proba.shape} must be the same 2-D shape")
-    grid = DEFAULT_GRID if grid is None else np.asarray(grid, dtype=float)
-    # Visit the grid nearest-to-0.5 first: argmax keeps the first maximum, which settles ties.
-    order = np.lexsort((grid, np.round(np.abs(grid - 0.5), 9)))
-    grid = grid[order]
+    y_true, proba, grid = _checked(y_true, proba, grid)
     f1 = np.stack([_per_label_f1(y_true, proba >= t) for t in grid])  # (len(grid), labels)
     best = grid[f1.argmax(axis=0)]
     return np.where(y_true.any(axis=0), best, 0.5)
+
+
+def tune_global_threshold(y_true, proba, average, grid=None):
+    """The one grid threshold, shared by every label, that maximises micro- or macro-F1.
+
+    Macro-F1 is the mean F1 over labels (labels without positives count 0, as in scikit-learn
+    with zero_division=0); micro-F1 pools every label's counts. Ties go to the threshold
+    nearest 0.5. Returned repeated once per label.
+    """
+    if average not in ("micro", "macro"):
+        raise ValueError(f"average must be 'micro' or 'macro', not {average!r}")
+    y_true, proba, grid = _checked(y_true, proba, grid)
+    scores = []
+    for t in grid:
+        tp, fp, fn = _counts(y_true, proba >= t)
+        scores.append(float(_f1(tp.sum(), fp.sum(), fn.sum())) if average == "micro" else float(_f1(tp, fp, fn).mean()))
+    return np.full(y_true.shape[1], grid[int(np.argmax(scores))])
+
+
+def tune_for(objective, y_true, proba, grid=None):
+    """Thresholds for one of OBJECTIVES: per-label-f1 (each label its own best), or one shared
+    threshold for macro-f1 / micro-f1."""
+    if objective == "per-label-f1":
+        return tune_thresholds(y_true, proba, grid)
+    if objective in ("macro-f1", "micro-f1"):
+        return tune_global_threshold(y_true, proba, objective.split("-")[0], grid)
+    raise ValueError(f"unknown objective {objective!r}; choose from {', '.join(OBJECTIVES)}")
 
 
 def apply_thresholds(proba, thresholds):
