@@ -74,7 +74,7 @@ def embed(opts):
         raise InputError(f"--output {opts.output}: embeddings are written as a .npy file; end the name in .npy")
     refuse_existing(opts.output, opts.overwrite)
     frame = read_text_csv(opts.input, text_column=opts.text_column, drop_empty=opts.drop_empty)
-    features = EmbeddingFeatures(load_pretrained(opts.pretrained), opts.pooling)
+    features = EmbeddingFeatures(load_pretrained(opts.pretrained), opts.pooling, opts.layers, opts.normalize)
     vectors = features.compute(frame[opts.text_column].tolist(), opts.max_length, opts.cache_dir)
     write_atomic(opts.output, lambda tmp: np.save(tmp, vectors), overwrite=opts.overwrite, suffix=".npy")
     return vectors.shape

@@ -125,6 +125,9 @@ class EmbedOptions:
     drop_empty: bool = field(default=False, metadata={
         "help": "drop --input rows with empty texts instead of failing (rows of --output then follow the kept rows)"})
     pooling: str = field(default="mean", metadata={"help": "mean (of the real tokens) or cls (first token)"})
+    layers: str = field(default="last", metadata={
+        "help": "hidden states to pool and concatenate: last, all, or indices such as 0,6 (0: embedding output)"})
+    normalize: bool = field(default=False, metadata={"help": "scale each pooled layer to unit length"})
     max_length: int = field(default=128, metadata={"help": "tokens per text; longer texts are cut"})
     cache_dir: str = field(default=None, metadata={"help": "embedding cache (default: $MLTC_KERAS_CACHE or ~/.cache/mltc-keras)"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --output"})

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from mltc_keras.atomic import write_atomic
-from mltc_keras.encoders import encoder_network
 from mltc_keras.pipeline import batches
 from mltc_keras.token_cache import default_cache_dir, encode_cached, texts_digest
 
@@ -40,17 +39,17 @@ def embed_into(out, encoder, ids, pad_id, batch_size=BATCH_SIZE, progress=False)
         bar.close()
 
 
-def cache_path(pretrained, pooling, texts, max_length, cache_dir=None):
-    key = f"{texts_digest(texts)[:24]}-{pretrained.fingerprint}-{pooling}-{max_length}"
+def cache_path(pretrained, variant, texts, max_length, cache_dir=None):
+    key = f"{texts_digest(texts)[:24]}-{pretrained.fingerprint}-{variant}-{max_length}"
     return Path(cache_dir or default_cache_dir()) / "embeddings" / f"{key}.npy"
 
 
-def embed_cached(pretrained, pooling, texts, max_length, cache_dir=None, encoder=None):
-    """(len(texts), hidden) float32 embeddings, memory-mapped read-only; computed only when this
-    exact input has not been embedded by this encoder before. `encoder` is
-    `encoder_network(pretrained.backbone, ...)` with this pooling, when the caller has one."""
-    path = cache_path(pretrained, pooling, texts, max_length, cache_dir)
-    shape = (len(texts), pretrained.hidden_dim)
+def embed_cached(pretrained, encoder, variant, texts, max_length, cache_dir=None):
+    """(len(texts), width) float32 embeddings, memory-mapped read-only; computed only when this
+    exact input has not been embedded this way before. `encoder` is an `encoder_network` over
+    `pretrained`; `variant` names its pooling and layers, for the cache key."""
+    path = cache_path(pretrained, variant, texts, max_length, cache_dir)
+    shape = (len(texts), int(encoder.output.shape[-1]))
     try:
         cached = np.load(path, mmap_mode="r")
         if cached.shape == shape and cached.dtype == np.float32:
@@ -58,7 +57,6 @@ def embed_cached(pretrained, pooling, texts, max_length, cache_dir=None, encoder
     except (OSError, ValueError, EOFError):
         pass  # absent or damaged: embed again and replace it
     ids = encode_cached(pretrained.tokenizer, texts, max_length, cache_dir)
-    encoder = encoder or encoder_network(pretrained.backbone, pretrained.tokenizer.pad_id, pooling)
 
     def write(tmp):
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype="float32", shape=shape)

@@ -149,15 +149,58 @@ def load_pretrained(source):
     return _from_folder(_hub_folder(source), source)
 
 
-def encoder_network(backbone, pad_id, pooling, name="encoder"):
-    """token ids (right-padded with `pad_id`) -> one vector per text: the masked mean of the
-    encoder's outputs (`mean`) or the output at the first token (`cls`)."""
+def layer_indices(layers, num_layers):
+    """`--layers` as hidden-state indices: 0 is the embedding output, i the output of block i.
+    'last' -> [num_layers], 'all' -> [0 .. num_layers], or a comma list such as '0,3,6'."""
+    text = str(layers).strip().lower()
+    if text == "last":
+        return [num_layers]
+    if text == "all":
+        return list(range(num_layers + 1))
+    try:
+        indices = [int(part) for part in text.split(",")]
+    except ValueError:
+        indices = []
+    if not indices or any(not 0 <= i <= num_layers for i in indices) or len(set(indices)) != len(indices):
+        raise InputError(f"--layers {layers}: use last, all, or distinct indices from 0 (embeddings) to {num_layers} "
+                         f"(the encoder's last block), e.g. 0,{num_layers}")
+    return indices
+
+
+def _hidden_states(backbone, indices):
+    """A model from the backbone's inputs to the hidden states `indices` (see `layer_indices`)."""
+    blocks = [layer for layer in backbone.layers if layer.name.startswith("transformer_layer_")]
+    if len(blocks) != backbone.num_layers:
+        raise InputError(f"--layers: this encoder ({type(backbone).__name__}) exposes only its last layer; use --layers last")
+    states = [blocks[0].input[0]] + [block.output for block in blocks]
+    return keras.Model(backbone.input, [states[i] for i in indices], name="hidden_states")
+
+
+def encoder_network(backbone, pad_id, pooling, layers="last", normalize=False, name="encoder"):
+    """token ids (right-padded with `pad_id`) -> one vector per text.
+
+    Each chosen hidden state (`layers`, see `layer_indices`) is pooled, as the masked mean over
+    the real tokens (`mean`) or the first token's vector (`cls`), optionally scaled to unit length
+    (`normalize`, so that layers of different scales weigh alike), and the results are concatenated.
+    """
     if pooling not in POOLINGS:
         raise InputError(f"--pooling {pooling}: an encoder pools with one of {', '.join(POOLINGS)}")
+    indices = layer_indices(layers, backbone.num_layers)
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     padding_mask, segment_ids = EncoderInputs(pad_id, name="encoder_inputs")(token_ids)
     feeds = {"token_ids": token_ids, "padding_mask": padding_mask, "segment_ids": segment_ids}
-    outputs = backbone({key: feeds[key] for key in backbone.input})
-    sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
-    pooled = SequencePooling(pooling, name=f"{pooling}_pooling")([sequence, padding_mask])
-    return keras.Model(token_ids, pooled, name=name)
+    inputs = {key: feeds[key] for key in backbone.input}
+    if indices == [backbone.num_layers]:
+        outputs = backbone(inputs)
+        states = [outputs["sequence_output"] if isinstance(outputs, dict) else outputs]
+    else:
+        states = _hidden_states(backbone, indices)(inputs)
+        states = states if isinstance(states, (list, tuple)) else [states]
+    pooled = []
+    for i, state in zip(indices, states):
+        vector = SequencePooling(pooling, name=f"{pooling}_pooling_{i}")([state, padding_mask])
+        if normalize:
+            vector = keras.layers.UnitNormalization(name=f"unit_norm_{i}")(vector)
+        pooled.append(vector)
+    output = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="layers")(pooled)
+    return keras.Model(token_ids, output, name=name)

@@ -8,7 +8,7 @@ into one that reads token ids, which is what the saved model takes.
 import keras
 
 from mltc_keras.embeddings import embed_cached
-from mltc_keras.encoders import encoder_network
+from mltc_keras.encoders import encoder_network, layer_indices
 from mltc_keras.errors import InputError
 from mltc_keras.pipeline import DenseBatches, batches
 from mltc_keras.token_cache import encode_cached
@@ -39,23 +39,24 @@ class EmbeddingFeatures:
     """Pooled outputs of a frozen pretrained encoder, embedded once and cached; the network is a
     head over them, and the saved model puts the encoder back in front of it."""
 
-    def __init__(self, pretrained, pooling):
+    def __init__(self, pretrained, pooling="mean", layers="last", normalize=False):
         self.pretrained = pretrained
-        self.pooling = pooling
         self.tokenizer = pretrained.tokenizer
-        self.encoder = encoder_network(pretrained.backbone, self.tokenizer.pad_id, pooling)
+        self.encoder = encoder_network(pretrained.backbone, self.tokenizer.pad_id, pooling, layers, normalize)
         self.encoder.trainable = False
+        indices = layer_indices(layers, pretrained.backbone.num_layers)
+        self.variant = f"{pooling}-{'.'.join(map(str, indices))}{'-unit' if normalize else ''}"
 
     @property
     def width(self):
-        """The input size the head is built for: the encoder's hidden size."""
-        return self.pretrained.hidden_dim
+        """The input size the head is built for: the encoder's hidden size times the layers pooled."""
+        return int(self.encoder.output.shape[-1])
 
     def compute(self, texts, max_length, cache_dir=None):
         limit = self.pretrained.max_sequence_length
         if limit is not None and max_length > limit:
             raise InputError(f"--max-length {max_length}: the encoder {self.pretrained.source} reads at most {limit} tokens")
-        return embed_cached(self.pretrained, self.pooling, texts, max_length, cache_dir, encoder=self.encoder)
+        return embed_cached(self.pretrained, self.encoder, self.variant, texts, max_length, cache_dir)
 
     def batches(self, x, y=None, *, batch_size, shuffle=False, seed=0):
         return DenseBatches(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed)

@@ -45,6 +45,7 @@ def test_training_reads_cached_embeddings_and_saves_encoder_and_head(trained):
     assert options["arch"] == "embed-head"
     assert (options["loss"], options["focal_gamma"], options["focal_alpha"]) == ("focal", 2.0, 0.25)
     assert options["model"]["pretrained"] == "tiny-bert" and options["model"]["pooling"] == "mean"
+    assert (options["model"]["layers"], options["model"]["normalize"]) == ("all", True)
 
 
 def test_saved_model_predicts_raw_text_identically_in_a_fresh_process(trained):
@@ -67,7 +68,8 @@ def test_encoder_in_the_file_is_the_frozen_checkpoint(trained):
     saved_encoder = next(layer for layer in model.network.layers if layer.name == "encoder")
     original = load_pretrained(str(trained / "tiny-bert"))
     ids = original.tokenizer.encode(TEXTS, 16)
-    expected = encoder_network(original.backbone, original.tokenizer.pad_id, "mean").predict(ids, verbose=0)
+    expected = encoder_network(original.backbone, original.tokenizer.pad_id, "mean", "all", True).predict(ids, verbose=0)
+    assert expected.shape == (4, 16), "the embedding output and the one block, 8 wide each"
     np.testing.assert_allclose(saved_encoder.predict(ids, verbose=0), expected, atol=1e-6)
 
 
@@ -89,20 +91,26 @@ def test_head_checkpoint_is_refused_with_a_clear_error(trained):
 def test_embed_command_writes_npy_in_row_order_and_shares_the_cache(trained):
     entries = {p.name: p.stat().st_mtime_ns for p in (trained / "cache" / "embeddings").glob("*.npy")}
     result = run_cli("embed", "--pretrained", "tiny-bert", "--input", "train.csv", "--output", "train.npy",
-                     "--max-length", "16", cwd=trained)
+                     "--max-length", "16", "--layers", "all", "--normalize", cwd=trained)
     assert result.returncode == 0, result.stderr
-    assert "160 rows x 8" in result.stdout
+    assert "160 rows x 16" in result.stdout
     after = {p.name: p.stat().st_mtime_ns for p in (trained / "cache" / "embeddings").glob("*.npy")}
     assert after == entries, "train.csv was embedded by training already: read from the cache"
     vectors = np.load(trained / "train.npy")
-    assert vectors.shape == (160, 8) and vectors.dtype == np.float32
+    assert vectors.shape == (160, 16) and vectors.dtype == np.float32
 
     from mltc_keras.encoders import encoder_network, load_pretrained
 
     original = load_pretrained(str(trained / "tiny-bert"))
     texts = [row[0] for row in make_rows(160, seed=1)]
-    expected = encoder_network(original.backbone, 0, "mean").predict(original.tokenizer.encode(texts, 16), verbose=0)
+    expected = encoder_network(original.backbone, 0, "mean", "all", True).predict(
+        original.tokenizer.encode(texts, 16), verbose=0)
     np.testing.assert_allclose(vectors, expected, atol=1e-5)
+
+    result = run_cli("embed", "--pretrained", "tiny-bert", "--input", "valid.csv", "--output", "last.npy",
+                     "--max-length", "16", cwd=trained)
+    assert result.returncode == 0, result.stderr
+    assert np.load(trained / "last.npy").shape == (48, 8), "by default: the last layer's mean, a sentence embedding"
 
 
 def test_embed_refuses_bad_output_and_existing_files(trained):

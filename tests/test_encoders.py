@@ -7,7 +7,7 @@ import pytest
 from safetensors.numpy import save_file
 
 from mltc_keras.embeddings import cache_path, embed_cached
-from mltc_keras.encoders import encoder_network, load_pretrained
+from mltc_keras.encoders import encoder_network, layer_indices, load_pretrained
 from mltc_keras.errors import InputError
 from tiny_bert import make_tiny_bert, tiny_bert_weights
 
@@ -104,16 +104,37 @@ def test_wrong_shapes_and_mixed_folders_are_refused(tmp_path, checkpoint):
         load_pretrained(str(_broken(tmp_path / "f", checkpoint, config=unknown_model_type)))
 
 
+def test_layer_indices():
+    assert layer_indices("last", 6) == [6]
+    assert layer_indices("all", 6) == [0, 1, 2, 3, 4, 5, 6]
+    assert layer_indices("0,6", 6) == [0, 6]
+    for bad in ("7", "-1", "1,1", "first", ""):
+        with pytest.raises(InputError, match="--layers"):
+            layer_indices(bad, 6)
+
+
+def test_all_layers_are_pooled_normalized_and_concatenated(pretrained):
+    ids = pretrained.tokenizer.encode(TEXTS, 20)
+    last = encoder_network(pretrained.backbone, 0, "mean").predict(ids, verbose=0)
+    both = encoder_network(pretrained.backbone, 0, "mean", layers="all").predict(ids, verbose=0)
+    assert both.shape == (len(TEXTS), 16)
+    np.testing.assert_allclose(both[:, 8:], last, atol=1e-5)
+    assert not np.allclose(both[:, :8], last, atol=1e-3), "layer 0 is the embedding output, not the last block"
+    unit = encoder_network(pretrained.backbone, 0, "mean", layers="0,1", normalize=True).predict(ids, verbose=0)
+    np.testing.assert_allclose(unit[:, 8:], last / np.linalg.norm(last, axis=1, keepdims=True), atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(unit[:, :8], axis=1), 1.0, atol=1e-5)
+
+
 def test_embeddings_are_cached_memory_mapped_and_recomputed_when_damaged(pretrained, tmp_path):
     encoder = encoder_network(pretrained.backbone, pretrained.tokenizer.pad_id, "mean")
     direct = encoder.predict(pretrained.tokenizer.encode(TEXTS, 32), verbose=0)
-    first = embed_cached(pretrained, "mean", TEXTS, 32, tmp_path)
+    first = embed_cached(pretrained, encoder, "mean", TEXTS, 32, tmp_path)
     assert isinstance(first, np.memmap) and first.shape == (len(TEXTS), 8)
     np.testing.assert_allclose(first, direct, atol=1e-5)
 
     path = cache_path(pretrained, "mean", TEXTS, 32, tmp_path)
     stamp = path.stat().st_mtime_ns
-    again = embed_cached(pretrained, "mean", TEXTS, 32, tmp_path)
+    again = embed_cached(pretrained, encoder, "mean", TEXTS, 32, tmp_path)
     assert path.stat().st_mtime_ns == stamp, "the second call reads the cache"
     np.testing.assert_array_equal(again, first)
 
@@ -122,7 +143,7 @@ def test_embeddings_are_cached_memory_mapped_and_recomputed_when_damaged(pretrai
     assert cache_path(pretrained, "mean", TEXTS[:-1], 32, tmp_path) != path
 
     path.write_bytes(path.read_bytes()[:100])  # a truncated entry
-    repaired = embed_cached(pretrained, "mean", TEXTS, 32, tmp_path)
+    repaired = embed_cached(pretrained, encoder, "mean", TEXTS, 32, tmp_path)
     np.testing.assert_allclose(repaired, direct, atol=1e-5)
     assert not list(path.parent.glob(".*tmp*"))
 
