@@ -21,6 +21,7 @@ from mltc_keras.errors import InputError, Interrupted
 from mltc_keras.losses import make_loss, positive_weights
 from mltc_keras.metrics import MultiLabelF1
 from mltc_keras.models import get_arch
+from mltc_keras.optimization import make_optimizer, uses_schedule
 from mltc_keras.pretrained_embeddings import load_embeddings
 from mltc_keras.stratify import stratified_split
 from mltc_keras.thresholds import tune_thresholds
@@ -53,6 +54,24 @@ def load_splits(opts):
         warnings.warn(f"{opts.train}: no positive example in the training split for {', '.join(missing)}; "
                       "the model cannot learn these labels", stacklevel=2)
     return train, valid
+
+
+POLICIES = {"off": None, "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+
+
+@contextlib.contextmanager
+def precision(mixed_precision):
+    """Layers built inside compute in bf16/fp16 with float32 weights; the global policy is restored after."""
+    policy = POLICIES[mixed_precision]
+    if policy is None:
+        yield
+        return
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def _strategy(name):
@@ -99,13 +118,15 @@ def _callbacks(run_dir, opts, resuming):
     callbacks = [
         EpochTimer(),
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1, min_lr=1e-5, verbose=1),
         keras.callbacks.EarlyStopping(monitor="val_micro_f1", mode="max", patience=opts.patience,
                                       restore_best_weights=True, verbose=1),
         keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor="val_micro_f1", mode="max",
                                         save_best_only=True),
         keras.callbacks.CSVLogger(str(history_csv), append=True),
     ]
+    if not uses_schedule(opts):  # a schedule owns the learning rate; the plateau rule only for a constant one
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1, min_lr=1e-5,
+                                                           verbose=1))
     if keras.backend.backend() == "tensorflow":
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
     if os.environ.get(KILL_AFTER_EPOCH_ENV):
@@ -131,10 +152,11 @@ def prior_log_odds(y):
     return np.log(p / (1 - p)).astype("float32")
 
 
-def build_classifier(opts, arch, spec, features, labels, y_train=None):
-    """The compiled TextClassifier around `arch`'s network over `features` (see features.py)."""
+def build_classifier(opts, arch, spec, features, labels, y_train=None, batches_per_epoch=1):
+    """The compiled TextClassifier around `arch`'s network over `features` (see features.py);
+    `batches_per_epoch` sizes the learning-rate schedule."""
     tokenizer = features.tokenizer
-    network = arch.build(spec, features.width, len(labels))
+    network = arch.build(spec, features, len(labels))
     if opts.output_bias == "prior" and y_train is not None:
         kernel, _ = network.get_layer("probabilities").get_weights()
         network.get_layer("probabilities").set_weights([kernel, prior_log_odds(y_train)])
@@ -154,10 +176,11 @@ def build_classifier(opts, arch, spec, features, labels, y_train=None):
     except ValueError as exc:
         raise InputError(str(exc)) from None
     model.compile(
-        optimizer=keras.optimizers.Adam(opts.learning_rate, clipnorm=opts.clipnorm),
+        optimizer=make_optimizer(opts, batches_per_epoch),
         loss=loss,
         metrics=[MultiLabelF1(num_labels, "micro"), MultiLabelF1(num_labels, "macro"),
                  keras.metrics.AUC(multi_label=True, num_labels=num_labels, name="auc")],
+        jit_compile={"auto": "auto", "on": True, "off": False}[opts.jit_compile],
     )
     return model
 
@@ -171,6 +194,11 @@ def train(opts):
     spec = model_spec(arch, opts)
 
     train_data, valid_data = load_splits(opts)
+    with precision(opts.mixed_precision):
+        return _fit(opts, arch, spec, output, train_data, valid_data)
+
+
+def _fit(opts, arch, spec, output, train_data, valid_data):
     features = arch.features(spec, train_data.texts)
     x_train = features.compute(train_data.texts, opts.max_length, opts.cache_dir)
     x_valid = features.compute(valid_data.texts, opts.max_length, opts.cache_dir)
@@ -182,15 +210,14 @@ def train(opts):
         print(f"resuming run '{run_dir.name}' from its last completed epoch ({run_dir / 'backup'})", file=sys.stderr)
     run_dir.mkdir(parents=True, exist_ok=True)
 
+    train_batches = features.batches(x_train, train_data.y, batch_size=opts.batch_size, shuffle=True, seed=opts.seed)
+    valid_batches = features.batches(x_valid, valid_data.y, batch_size=max(opts.batch_size, 256))
     strategy = _strategy(opts.strategy)
     try:
         with strategy.scope() if strategy else contextlib.nullcontext():
-            model = build_classifier(opts, arch, spec, features, train_data.labels, train_data.y)
+            model = build_classifier(opts, arch, spec, features, train_data.labels, train_data.y, len(train_batches))
     except ValueError as exc:
         raise InputError(str(exc)) from None
-
-    train_batches = features.batches(x_train, train_data.y, batch_size=opts.batch_size, shuffle=True, seed=opts.seed)
-    valid_batches = features.batches(x_valid, valid_data.y, batch_size=max(opts.batch_size, 256))
     try:
         model.fit(train_batches, validation_data=valid_batches, epochs=opts.epochs, shuffle=False,
                   callbacks=_callbacks(run_dir, opts, resuming), verbose=2)

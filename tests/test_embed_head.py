@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import make_rows, run_cli, run_python, write_csv
+from conftest import inputs_of_width, make_rows, run_cli, run_python, write_csv
 from mltc_keras.errors import InputError
 from mltc_keras.models.embed_head import Spec, build, features
 from tiny_bert import make_tiny_bert
@@ -27,7 +27,7 @@ def trained(tmp_path_factory):
 
 
 def test_head_spec():
-    model = build(Spec(), 384, 28)
+    model = build(Spec(), inputs_of_width(384), 28)
     assert [model.get_layer(f"hidden_{i}").units for i in (1, 2)] == [512, 256]
     assert [model.get_layer(f"dropout_{i}").rate for i in (1, 2)] == [0.3, 0.3]
     assert model.get_layer("probabilities").units == 28

@@ -43,8 +43,8 @@ def features(spec, texts):
     return EmbeddingFeatures(load_pretrained(spec.pretrained), spec.pooling, spec.layers, spec.normalize)
 
 
-def build(spec, embedding_dim, num_labels):
-    embeddings = keras.Input(shape=(embedding_dim,), dtype="float32", name="embeddings")
+def build(spec, features, num_labels):
+    embeddings = keras.Input(shape=(features.width,), dtype="float32", name="embeddings")
     x = dense_stack(embeddings, spec.hidden_units, spec.dropout)
     probs = keras.layers.Dense(num_labels, activation="sigmoid", dtype="float32", name="probabilities")(x)
     return keras.Model(embeddings, probs, name="embed_head")
