@@ -67,6 +67,11 @@ class TrainOptions(DataOptions):
     output_bias: str = field(default="prior", metadata={
         "help": "start each label's output bias at the log-odds of its training frequency (prior) or at 0 (zero)",
         "choices": ("prior", "zero")})
+    tasks: str = field(default=None, metadata={
+        "help": "multi-task heads: 'emotion=joy,anger;sentiment=positive,negative' or a YAML file (task: [labels]); "
+                "each task gets its own sigmoid head and metrics; every label belongs to one task"})
+    task_weights: str = field(default=None, metadata={
+        "help": "weights of the tasks' losses, e.g. 'emotion=1,sentiment=0.5' (default: 1 each)"})
     patience: int = field(default=3, metadata={"help": "epochs without validation micro-F1 gain before stopping"})
     output: str = field(default=None, metadata={"help": "model file to write (default: models/<arch>.keras)"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --output"})

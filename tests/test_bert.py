@@ -65,13 +65,14 @@ def test_evaluate_and_predict_from_raw_text(trained):
     assert set(json.loads(result.stdout.splitlines()[-1])["scores"]) == {"joy", "anger", "question"}
 
 
-def test_bf16_mixed_precision_with_accumulation_trains_and_keeps_float32_outputs(trained):
+def test_bf16_mixed_precision_with_accumulation_and_two_heads(trained):
     result = run_cli("train", "--arch", "bert", "--pretrained", "tiny-bert", "--train", "train.csv", "--valid",
                      "valid.csv", "--epochs", "1", "--mixed-precision", "bf16", "--accumulate", "2",
-                     "--lr-schedule", "cosine", "--output", "models/bf16.keras", *SMALL, cwd=trained)
+                     "--lr-schedule", "cosine", "--tasks", "feel=joy,anger;ask=question",
+                     "--output", "models/bf16.keras", *SMALL, cwd=trained)
     assert result.returncode == 0, result.stderr
     code = ("import mltc_keras; m = mltc_keras.load('models/bf16.keras').model; "
-            "p = m.network.get_layer('probabilities'); "
+            "p = m.network.get_layer('probabilities_ask'); "
             "print(p.compute_dtype, m.network.get_layer('encoder').layers[-2].compute_dtype, "
             "m.predict(__import__('numpy').array([[2, 5, 3]]), verbose=0).dtype)")
     result = run_python(code, trained)
