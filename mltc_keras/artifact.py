@@ -93,6 +93,12 @@ def load_classifier(path):
         raise InputError(f"{path}: cannot be loaded as a Keras model ({type(exc).__name__}: {exc})") from None
     if not isinstance(model, TextClassifier):
         raise InputError(f"{path}: is a Keras model but not one saved by mltc-keras (no labels or tokenizer inside)")
+    for layer in model.network.layers:
+        if not layer.trainable:
+            # Keras restores the flag on the layer but not on sublayers its build() made (keras-hub's
+            # transformer blocks), whose weights would count as trainable again
+            for variable in layer.weights:
+                variable.trainable = False
     if "int" not in str(model.network.inputs[0].dtype):
         raise InputError(f"{path}: is a training checkpoint of a head over sentence embeddings, not a model for text; "
                          f"use the file `mltc-keras train` wrote to --output")

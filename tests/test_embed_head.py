@@ -66,6 +66,8 @@ def test_encoder_in_the_file_is_the_frozen_checkpoint(trained):
 
     model = mltc_keras.load(trained / "models" / "eh.keras").model
     saved_encoder = next(layer for layer in model.network.layers if layer.name == "encoder")
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert trainable == model.network.get_layer("embed_head").count_params(), "only the head is trainable"
     original = load_pretrained(str(trained / "tiny-bert"))
     ids = original.tokenizer.encode(TEXTS, 16)
     expected = encoder_network(original.backbone, original.tokenizer.pad_id, "mean", "all", True).predict(ids, verbose=0)
