@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from conftest import make_rows, run_cli, run_python, write_csv
-from tiny_bert import make_tiny_bert
+from conftest import run_cli, run_python
+from tiny_bert import train_on_tiny_bert
 
 SMALL = ["--max-length", "16", "--batch-size", "16", "--learning-rate", "1e-3"]
 TEXTS = ["so happy today", "furious why", "the a day", ""]
@@ -14,14 +14,7 @@ TEXTS = ["so happy today", "furious why", "the a day", ""]
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("bert")
-    make_tiny_bert(root / "tiny-bert")
-    write_csv(root / "train.csv", make_rows(160, seed=1))
-    write_csv(root / "valid.csv", make_rows(48, seed=2))
-    result = run_cli("train", "--arch", "bert", "--pretrained", "tiny-bert", "--train", "train.csv", "--valid",
-                     "valid.csv", "--epochs", "2", "--output", "models/b.keras", *SMALL, cwd=root)
-    assert result.returncode == 0, result.stderr
-    return root
+    return train_on_tiny_bert(tmp_path_factory.mktemp("bert"), "bert", "models/b.keras", "--epochs", "2", *SMALL)
 
 
 def test_defaults_are_adamw_with_warmup_and_linear_decay(trained):

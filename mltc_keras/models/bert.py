@@ -8,18 +8,13 @@ from dataclasses import dataclass, field
 
 import keras
 
-from mltc_keras.encoders import POOLINGS, encoder_network, load_pretrained
-from mltc_keras.errors import InputError
+from mltc_keras.encoders import encoder_network
 from mltc_keras.features import EncoderTokenFeatures
+from mltc_keras.models.encoder_spec import EncoderSpec
 
 
 @dataclass
-class Spec:
-    pretrained: str = field(default=None, metadata={
-        "help": "the encoder: a Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json or "
-                "vocab.txt), hf://org/name or a Hugging Face id, or a keras-hub preset name"})
-    pooling: str = field(default="mean", metadata={
-        "help": "how an encoder turns its outputs into one vector: mean (of the real tokens) or cls (first token)"})
+class Spec(EncoderSpec):
     dropout: float = field(default=0.1, metadata={"help": "dropout on the pooled vector"})
 
 
@@ -36,9 +31,7 @@ PRESETS = {
 
 def features(spec, texts):
     """Ids of the --pretrained checkpoint's own tokenizer."""
-    if spec.pooling not in POOLINGS:
-        raise InputError(f"--pooling {spec.pooling}: --arch bert pools with one of {', '.join(POOLINGS)}")
-    return EncoderTokenFeatures(load_pretrained(spec.pretrained))
+    return EncoderTokenFeatures(spec.load_encoder())
 
 
 def build(spec, features, num_labels):
