@@ -9,7 +9,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up 
 
 __version__ = "0.1.0"
 
-from mltc_keras import layers, losses, metrics  # noqa: F401  (registration)
+from mltc_keras import layers, losses, metrics, optimization  # noqa: F401  (registration)
 from mltc_keras.artifact import TextClassifier  # noqa: F401
 from mltc_keras.predictor import Predictor, load  # noqa: F401
 

@@ -19,7 +19,7 @@ from mltc_keras.atomic import write_atomic
 @keras.saving.register_keras_serializable(package="mltc_keras")
 class TextClassifier(keras.Model):
     def __init__(self, network, labels, tokenizer_json, max_length, arch, thresholds=None, options=None,
-                 history=None, **kwargs):
+                 history=None, tasks=None, **kwargs):
         super().__init__(**kwargs)
         self.network = network
         self.labels = list(labels)
@@ -29,6 +29,7 @@ class TextClassifier(keras.Model):
         self.thresholds = [0.5] * len(self.labels) if thresholds is None else [float(t) for t in thresholds]
         self.options = dict(options or {})
         self.history_log = dict(history or {})
+        self.tasks = {name: list(group) for name, group in (tasks or {}).items()}  # {} for a single head
         self.built = network.built  # the wrapper adds no weights of its own
 
     def call(self, inputs, training=None):
@@ -45,6 +46,7 @@ class TextClassifier(keras.Model):
             "thresholds": [float(t) for t in self.thresholds],
             "options": self.options,
             "history": self.history_log,
+            "tasks": self.tasks,
         }
 
     def with_network(self, network):

@@ -9,7 +9,7 @@ from mltc_keras.artifact import thresholds_array
 from mltc_keras.atomic import refuse_existing, refuse_existing_dir, write_atomic, write_json_atomic
 from mltc_keras.data import read_labelled_csv, read_text_csv
 from mltc_keras.errors import InputError
-from mltc_keras.evaluation import PER_LABEL_COLUMNS, evaluate_predictions, format_report
+from mltc_keras.evaluation import PER_LABEL_COLUMNS, evaluate_predictions, format_report, format_tasks, task_metrics
 from mltc_keras.predictor import load
 
 
@@ -27,6 +27,9 @@ def evaluate(opts):
     report = evaluate_predictions(data.y, proba, predictor.labels, thresholds_array(predictor.model, opts.threshold))
     used = "tuned per label (stored in the model)" if opts.threshold is None else f"{opts.threshold} for every label"
     report = {"model": str(opts.model), "data": str(opts.data), "thresholds": used, **report}
+    if predictor.model.tasks:
+        report["tasks"] = task_metrics(data.y, proba, thresholds_array(predictor.model, opts.threshold),
+                                       predictor.model.tasks)
     if opts.json:
         write_json_atomic(opts.json, report, overwrite=opts.overwrite)
     if opts.per_label_csv:
@@ -35,6 +38,8 @@ def evaluate(opts):
                      option="--per-label-csv")
     header = f"model       {opts.model}\ndata        {opts.data}\nthresholds  {used}\n\n"
     text = header + format_report(report)
+    if "tasks" in report:
+        text += "\n\n" + format_tasks(report["tasks"])
     if opts.report:
         from mltc_keras.report import write_report
 

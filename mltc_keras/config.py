@@ -26,7 +26,7 @@ class DataOptions:
 
 @dataclass
 class TrainOptions(DataOptions):
-    arch: str = field(default="bilstm", metadata={"help": "model family (bilstm, bag, embed-head); each one's options are listed in its group below"})
+    arch: str = field(default="bilstm", metadata={"help": "model family (bilstm, bag, embed-head, bert); each one's options are listed in its group below"})
     preset: str = field(default=None, metadata={
         "help": "a named set of model and training values ('seed': the original spec); explicit options win"})
     train: str = field(default=DEFAULT_TRAIN, metadata={"help": "training CSV"})
@@ -37,7 +37,7 @@ class TrainOptions(DataOptions):
     max_length: int = field(default=128, metadata={"help": "tokens per text; longer texts are cut"})
     epochs: int = field(default=15, metadata={"help": "maximum epochs (early stopping usually ends sooner)"})
     batch_size: int = field(default=64, metadata={"help": "global batch size (split across GPUs)"})
-    learning_rate: float = field(default=2e-3, metadata={"help": "Adam learning rate"})
+    learning_rate: float = field(default=2e-3, metadata={"help": "learning rate (the peak one with --warmup or a decay)"})
     loss: str = field(default="bce", metadata={
         "help": "bce; focal (sigmoid focal loss); weighted-bce (each label's positives weighted by its "
                 "negatives/positives in train, capped by --max-pos-weight)", "choices": ("bce", "focal", "weighted-bce")})
@@ -46,9 +46,32 @@ class TrainOptions(DataOptions):
     focal_alpha: float = field(default=0.25, metadata={"help": "focal loss weight of the positive class"})
     max_pos_weight: float = field(default=50.0, metadata={"help": "cap on weighted-bce's per-label positive weight"})
     clipnorm: float = field(default=None, metadata={"help": "clip each gradient to this norm (default: no clipping)"})
+    optimizer: str = field(default="adam", metadata={
+        "help": "adam; adamw (decoupled --weight-decay, not applied to biases or LayerNorm/BatchNorm scales)",
+        "choices": ("adam", "adamw")})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW's weight decay"})
+    lr_schedule: str = field(default="constant", metadata={
+        "help": "constant (then the rate halves when validation loss stalls); linear or cosine decay to 0 after "
+                "the warm-up", "choices": ("constant", "linear", "cosine")})
+    warmup: float = field(default=0.0, metadata={
+        "help": "linear warm-up of the learning rate: a fraction of all updates (0.1) or a number of updates (500)"})
+    accumulate: int = field(default=1, metadata={
+        "help": "average the gradients of this many batches per update: the update of an N-times larger batch "
+                "without its memory"})
+    mixed_precision: str = field(default="off", metadata={
+        "help": "compute in bf16 or fp16 with float32 weights (GPU/TPU); the output layer stays float32",
+        "choices": ("off", "bf16", "fp16")})
+    jit_compile: str = field(default="auto", metadata={
+        "help": "XLA compilation of the train step: auto (Keras decides per backend and model), on, off",
+        "choices": ("auto", "on", "off")})
     output_bias: str = field(default="prior", metadata={
         "help": "start each label's output bias at the log-odds of its training frequency (prior) or at 0 (zero)",
         "choices": ("prior", "zero")})
+    tasks: str = field(default=None, metadata={
+        "help": "multi-task heads: 'emotion=joy,anger;sentiment=positive,negative' or a YAML file (task: [labels]); "
+                "each task gets its own sigmoid head and metrics; every label belongs to one task"})
+    task_weights: str = field(default=None, metadata={
+        "help": "weights of the tasks' losses, e.g. 'emotion=1,sentiment=0.5' (default: 1 each)"})
     patience: int = field(default=3, metadata={"help": "epochs without validation micro-F1 gain before stopping"})
     output: str = field(default=None, metadata={"help": "model file to write (default: models/<arch>.keras)"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --output"})

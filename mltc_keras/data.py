@@ -34,6 +34,11 @@ class LabelledTexts:
             idx = np.flatnonzero(idx)
         return replace(self, texts=[self.texts[i] for i in idx], y=self.y[idx])
 
+    def reordered(self, labels):
+        """The same rows with the label columns in the order of `labels` (a permutation of them)."""
+        columns = [self.labels.index(label) for label in labels]
+        return replace(self, y=self.y[:, columns], labels=list(labels))
+
 
 def read_labelled_csv(path, *, text_column="text", label_columns=None, labels_column=None,
                       label_sep=",", drop_empty=False, expected_labels=None):

@@ -120,6 +120,27 @@ def evaluate_predictions(y_true, proba, labels, thresholds):
     }
 
 
+def task_metrics(y_true, proba, thresholds, tasks):
+    """{task: F1, precision and recall etc. on its own columns, at `thresholds` and at 0.5}."""
+    y_true, proba = np.asarray(y_true).astype(int), np.asarray(proba, dtype=float)
+    cut = np.broadcast_to(np.asarray(thresholds, dtype=float), (proba.shape[1],))
+    out, start = {}, 0
+    for name, group in tasks.items():
+        columns = slice(start, start + len(group))
+        out[name] = {"labels": list(group),
+                     **prediction_metrics(y_true[:, columns], apply_thresholds(proba[:, columns], cut[columns])),
+                     "at_0.5": prediction_metrics(y_true[:, columns], apply_thresholds(proba[:, columns], 0.5))}
+        start += len(group)
+    return out
+
+
+def format_tasks(tasks_report):
+    """One row per task: micro/macro-F1 at the thresholds used and at 0.5."""
+    return render(("task", "labels", "micro_f1", "macro_f1", "micro_f1 @0.5", "macro_f1 @0.5"),
+                  [(name, len(r["labels"]), r["micro_f1"], r["macro_f1"], r["at_0.5"]["micro_f1"], r["at_0.5"]["macro_f1"])
+                   for name, r in tasks_report.items()])
+
+
 def format_report(report):
     """A fixed-width text rendering of an `evaluate_predictions` report."""
     skipped = report["skipped"]

@@ -35,6 +35,25 @@ class TokenFeatures:
         return network
 
 
+def _check_length(pretrained, max_length):
+    limit = pretrained.max_sequence_length
+    if limit is not None and max_length > limit:
+        raise InputError(f"--max-length {max_length}: the encoder {pretrained.source} reads at most {limit} tokens")
+
+
+class EncoderTokenFeatures(TokenFeatures):
+    """Token ids of a pretrained encoder's own tokenizer, for a network that contains (and
+    fine-tunes) that encoder."""
+
+    def __init__(self, pretrained):
+        super().__init__(pretrained.tokenizer)
+        self.pretrained = pretrained
+
+    def compute(self, texts, max_length, cache_dir=None):
+        _check_length(self.pretrained, max_length)
+        return super().compute(texts, max_length, cache_dir)
+
+
 class EmbeddingFeatures:
     """Pooled outputs of a frozen pretrained encoder, embedded once and cached; the network is a
     head over them, and the saved model puts the encoder back in front of it."""
@@ -45,7 +64,9 @@ class EmbeddingFeatures:
         self.encoder = encoder_network(pretrained.backbone, self.tokenizer.pad_id, pooling, layers, normalize)
         self.encoder.trainable = False
         indices = layer_indices(layers, pretrained.backbone.num_layers)
-        self.variant = f"{pooling}-{'.'.join(map(str, indices))}{'-unit' if normalize else ''}"
+        precision = keras.config.dtype_policy().name  # embeddings computed in bf16 differ from float32 ones
+        self.variant = (f"{pooling}-{'.'.join(map(str, indices))}{'-unit' if normalize else ''}"
+                        f"{'' if precision == 'float32' else '-' + precision}")
 
     @property
     def width(self):
@@ -53,9 +74,7 @@ class EmbeddingFeatures:
         return int(self.encoder.output.shape[-1])
 
     def compute(self, texts, max_length, cache_dir=None):
-        limit = self.pretrained.max_sequence_length
-        if limit is not None and max_length > limit:
-            raise InputError(f"--max-length {max_length}: the encoder {self.pretrained.source} reads at most {limit} tokens")
+        _check_length(self.pretrained, max_length)
         return embed_cached(self.pretrained, self.encoder, self.variant, texts, max_length, cache_dir)
 
     def batches(self, x, y=None, *, batch_size, shuffle=False, seed=0):

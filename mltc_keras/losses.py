@@ -2,7 +2,8 @@
 
 Every loss here takes `y_pred` as probabilities (not logits), clips them to [eps, 1 - eps] with
 eps = `keras.config.epsilon()`, and returns from `call` the per-sample loss, i.e. the mean of the
-per-element loss over the labels (last axis). The Keras `reduction` (default "sum_over_batch_size")
+per-element loss over the labels (last axis), or with `label_weights` their weighted sum (multi-task
+training weighs each task's labels by the task weight over the task's size). The Keras `reduction` (default "sum_over_batch_size")
 then averages that over the batch, so with the defaults the value is the mean over all elements.
 
 All classes are registered under the package "mltc_keras", so a model compiled with one of them
@@ -36,14 +37,23 @@ def _prepare(y_true, y_pred, label_smoothing):
 
 
 class _ProbabilityLoss(keras.losses.Loss):
-    """Shared base: stores `reduction` and `dtype` as given so get_config/from_config round-trip."""
+    """Shared base: subclasses give the per-element loss (`elementwise`); this reduces it over the
+    labels, and stores `reduction` and `dtype` as given so get_config/from_config round-trip."""
 
-    def __init__(self, name, reduction="sum_over_batch_size", dtype=None):
+    def __init__(self, name, reduction="sum_over_batch_size", dtype=None, label_weights=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self._dtype_arg = dtype
+        self.label_weights = None if label_weights is None else [float(w) for w in label_weights]
+
+    def call(self, y_true, y_pred):
+        per_element = self.elementwise(y_true, y_pred)
+        if self.label_weights is None:
+            return ops.mean(per_element, axis=-1)
+        return ops.sum(per_element * ops.convert_to_tensor(self.label_weights, dtype=per_element.dtype), axis=-1)
 
     def get_config(self):
-        return {"name": self.name, "reduction": self.reduction, "dtype": self._dtype_arg}
+        return {"name": self.name, "reduction": self.reduction, "dtype": self._dtype_arg,
+                "label_weights": self.label_weights}
 
 
 @keras.saving.register_keras_serializable(package="mltc_keras")
@@ -53,14 +63,14 @@ class BinaryCrossentropy(_ProbabilityLoss):
     Targets are smoothed as t = y * (1 - s) + 0.5 * s; per element -(t log p + (1 - t) log(1 - p)).
     """
 
-    def __init__(self, label_smoothing=0.0, name="bce", *, reduction="sum_over_batch_size", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
+    def __init__(self, label_smoothing=0.0, name="bce", *, reduction="sum_over_batch_size", dtype=None,
+                 label_weights=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype, label_weights=label_weights)
         self.label_smoothing = _check_label_smoothing(label_smoothing)
 
-    def call(self, y_true, y_pred):
+    def elementwise(self, y_true, y_pred):
         t, p = _prepare(y_true, y_pred, self.label_smoothing)
-        per_element = -(t * ops.log(p) + (1.0 - t) * ops.log(1.0 - p))
-        return ops.mean(per_element, axis=-1)
+        return -(t * ops.log(p) + (1.0 - t) * ops.log(1.0 - p))
 
     def get_config(self):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
@@ -78,8 +88,8 @@ class FocalLoss(_ProbabilityLoss):
     """
 
     def __init__(self, gamma=2.0, alpha=0.25, label_smoothing=0.0, name="focal", *,
-                 reduction="sum_over_batch_size", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
+                 reduction="sum_over_batch_size", dtype=None, label_weights=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype, label_weights=label_weights)
         gamma, alpha = float(gamma), float(alpha)
         if not (math.isfinite(gamma) and gamma >= 0.0):
             raise ValueError(f"gamma must be a finite number >= 0, got {gamma}")
@@ -89,11 +99,11 @@ class FocalLoss(_ProbabilityLoss):
         self.alpha = alpha
         self.label_smoothing = _check_label_smoothing(label_smoothing)
 
-    def call(self, y_true, y_pred):
+    def elementwise(self, y_true, y_pred):
         t, p = _prepare(y_true, y_pred, self.label_smoothing)
         positive = t * self.alpha * ops.power(1.0 - p, self.gamma) * ops.log(p)
         negative = (1.0 - t) * (1.0 - self.alpha) * ops.power(p, self.gamma) * ops.log(1.0 - p)
-        return ops.mean(-(positive + negative), axis=-1)
+        return -(positive + negative)
 
     def get_config(self):
         return {**super().get_config(), "gamma": self.gamma, "alpha": self.alpha,
@@ -111,8 +121,8 @@ class WeightedBinaryCrossentropy(_ProbabilityLoss):
     """
 
     def __init__(self, pos_weight, name="weighted_bce", *, label_smoothing=0.0,
-                 reduction="sum_over_batch_size", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
+                 reduction="sum_over_batch_size", dtype=None, label_weights=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype, label_weights=label_weights)
         weights = np.asarray(pos_weight, dtype="float64")
         if weights.ndim != 1 or weights.size == 0:
             raise ValueError(f"pos_weight must be a non-empty 1-D list (one weight per label), got shape {weights.shape}")
@@ -121,11 +131,10 @@ class WeightedBinaryCrossentropy(_ProbabilityLoss):
         self.pos_weight = [float(w) for w in weights]
         self.label_smoothing = _check_label_smoothing(label_smoothing)
 
-    def call(self, y_true, y_pred):
+    def elementwise(self, y_true, y_pred):
         t, p = _prepare(y_true, y_pred, self.label_smoothing)
         w = ops.convert_to_tensor(self.pos_weight, dtype=p.dtype)
-        per_element = -(w * t * ops.log(p) + (1.0 - t) * ops.log(1.0 - p))
-        return ops.mean(per_element, axis=-1)
+        return -(w * t * ops.log(p) + (1.0 - t) * ops.log(1.0 - p))
 
     def get_config(self):
         return {**super().get_config(), "pos_weight": list(self.pos_weight),
@@ -153,18 +162,19 @@ def positive_weights(y, max_pos_weight=50.0):
     return weights
 
 
-def make_loss(name, *, label_smoothing=0.0, focal_gamma=2.0, focal_alpha=0.25, pos_weight=None):
+def make_loss(name, *, label_smoothing=0.0, focal_gamma=2.0, focal_alpha=0.25, pos_weight=None, label_weights=None):
     """The loss named `name` ("bce", "focal" or "weighted-bce").
 
     `label_smoothing` applies to all three; `focal_gamma`/`focal_alpha` only to "focal";
     "weighted-bce" needs `pos_weight` (one weight per label, e.g. from `positive_weights`).
     """
     if name == "bce":
-        return BinaryCrossentropy(label_smoothing=label_smoothing)
+        return BinaryCrossentropy(label_smoothing=label_smoothing, label_weights=label_weights)
     if name == "focal":
-        return FocalLoss(gamma=focal_gamma, alpha=focal_alpha, label_smoothing=label_smoothing)
+        return FocalLoss(gamma=focal_gamma, alpha=focal_alpha, label_smoothing=label_smoothing,
+                         label_weights=label_weights)
     if name == "weighted-bce":
         if pos_weight is None:
             raise ValueError('loss "weighted-bce" needs pos_weight (one weight per label)')
-        return WeightedBinaryCrossentropy(pos_weight, label_smoothing=label_smoothing)
+        return WeightedBinaryCrossentropy(pos_weight, label_smoothing=label_smoothing, label_weights=label_weights)
     raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSS_NAMES)}")

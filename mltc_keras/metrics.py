@@ -16,21 +16,26 @@ class MultiLabelF1(keras.metrics.Metric):
 
     average="micro": F1 of the pooled counts. average="macro": mean of per-label F1s, a label
     with no true and no predicted positive counting as 0 (sklearn's `zero_division=0`).
+    `columns=(start, stop)` scores only those label columns (one task of a multi-task model).
     """
 
-    def __init__(self, num_labels, average="micro", threshold=0.5, name=None, dtype=None):
+    def __init__(self, num_labels, average="micro", threshold=0.5, columns=None, name=None, dtype=None):
         if average not in AVERAGES:
             raise ValueError(f"average must be one of {AVERAGES}, got {average!r}")
         super().__init__(name=name or f"{average}_f1", dtype=dtype)
         self.num_labels = int(num_labels)
         self.average = average
         self.threshold = float(threshold)
+        self.columns = None if columns is None else [int(c) for c in columns]
         self.tp, self.fp, self.fn = (
             self.add_variable(shape=(self.num_labels,), initializer="zeros", name=n, dtype=self.dtype)
             for n in ("tp", "fp", "fn")
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        if self.columns is not None:
+            start, stop = self.columns
+            y_true, y_pred = y_true[:, start:stop], y_pred[:, start:stop]
         y_true = ops.cast(y_true, self.dtype)
         # Compare in the metric's dtype: float64 0.3 vs a float32 threshold 0.3 would be "<".
         y_hat = ops.cast(ops.greater_equal(ops.cast(y_pred, self.dtype), self.threshold), self.dtype)
@@ -61,4 +66,5 @@ class MultiLabelF1(keras.metrics.Metric):
             "num_labels": self.num_labels,
             "average": self.average,
             "threshold": self.threshold,
+            "columns": self.columns,
         }

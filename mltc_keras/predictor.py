@@ -39,14 +39,19 @@ class Predictor:
         return proba
 
     def predict(self, texts, threshold=None, batch_size=256):
-        """For each text: {"labels": [names at or above their threshold], "scores": {name: p}}."""
+        """For each text: {"labels": [names at or above their threshold], "scores": {name: p}}, plus
+        "tasks": {task: [its labels among them]} for a multi-task model."""
         proba = self.predict_proba(texts, batch_size=batch_size)
         cut = thresholds_array(self.model, threshold)
-        return [
+        results = [
             {"labels": [name for name, p, t in zip(self.labels, row, cut) if p >= t],
              "scores": {name: float(p) for name, p in zip(self.labels, row)}}
             for row in proba
         ]
+        for result in results if self.model.tasks else []:
+            result["tasks"] = {task: [label for label in group if label in result["labels"]]
+                               for task, group in self.model.tasks.items()}
+        return results
 
     def attention(self, text):
         """[(token, weight)] over the text's tokens, for models with an attention layer."""

@@ -21,8 +21,11 @@ from mltc_keras.errors import InputError, Interrupted
 from mltc_keras.losses import make_loss, positive_weights
 from mltc_keras.metrics import MultiLabelF1
 from mltc_keras.models import get_arch
+from mltc_keras.optimization import make_optimizer, uses_schedule
 from mltc_keras.pretrained_embeddings import load_embeddings
 from mltc_keras.stratify import stratified_split
+from mltc_keras.tasks import (column_ranges, label_weights, parse_task_weights, parse_tasks, set_output_biases,
+                              with_task_heads)
 from mltc_keras.thresholds import tune_thresholds
 
 # Test hook: kill this process (SIGKILL, nothing cleaned up) after that many epochs, to prove resuming.
@@ -53,6 +56,24 @@ def load_splits(opts):
         warnings.warn(f"{opts.train}: no positive example in the training split for {', '.join(missing)}; "
                       "the model cannot learn these labels", stacklevel=2)
     return train, valid
+
+
+POLICIES = {"off": None, "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+
+
+@contextlib.contextmanager
+def precision(mixed_precision):
+    """Layers built inside compute in bf16/fp16 with float32 weights; the global policy is restored after."""
+    policy = POLICIES[mixed_precision]
+    if policy is None:
+        yield
+        return
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def _strategy(name):
@@ -99,13 +120,15 @@ def _callbacks(run_dir, opts, resuming):
     callbacks = [
         EpochTimer(),
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1, min_lr=1e-5, verbose=1),
         keras.callbacks.EarlyStopping(monitor="val_micro_f1", mode="max", patience=opts.patience,
                                       restore_best_weights=True, verbose=1),
         keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor="val_micro_f1", mode="max",
                                         save_best_only=True),
         keras.callbacks.CSVLogger(str(history_csv), append=True),
     ]
+    if not uses_schedule(opts):  # a schedule owns the learning rate; the plateau rule only for a constant one
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1, min_lr=1e-5,
+                                                           verbose=1))
     if keras.backend.backend() == "tensorflow":
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
     if os.environ.get(KILL_AFTER_EPOCH_ENV):
@@ -131,33 +154,46 @@ def prior_log_odds(y):
     return np.log(p / (1 - p)).astype("float32")
 
 
-def build_classifier(opts, arch, spec, features, labels, y_train=None):
-    """The compiled TextClassifier around `arch`'s network over `features` (see features.py)."""
+def _metrics(num_labels, tasks):
+    metrics = [MultiLabelF1(num_labels, "micro"), MultiLabelF1(num_labels, "macro"),
+               keras.metrics.AUC(multi_label=True, num_labels=num_labels, name="auc")]
+    for name, (start, stop) in column_ranges(tasks or {}).items():
+        metrics += [MultiLabelF1(stop - start, average, columns=(start, stop), name=f"{name}_{average}_f1")
+                    for average in ("micro", "macro")]
+    return metrics
+
+
+def build_classifier(opts, arch, spec, features, labels, y_train=None, batches_per_epoch=1, tasks=None):
+    """The compiled TextClassifier around `arch`'s network over `features` (see features.py), with
+    one head per task when `tasks` ({task: labels}, `labels` in task order) is given;
+    `batches_per_epoch` sizes the learning-rate schedule."""
     tokenizer = features.tokenizer
-    network = arch.build(spec, features.width, len(labels))
+    network = arch.build(spec, features, len(labels))
+    if tasks:
+        network = with_task_heads(network, tasks)
     if opts.output_bias == "prior" and y_train is not None:
-        kernel, _ = network.get_layer("probabilities").get_weights()
-        network.get_layer("probabilities").set_weights([kernel, prior_log_odds(y_train)])
+        set_output_biases(network, prior_log_odds(y_train), tasks)
     if getattr(spec, "init_embeddings", None) not in (None, "", "none"):
         matrix = load_embeddings(spec.init_embeddings, tokenizer.vocabulary(), spec.embedding_dim)
         network.get_layer("embedding").set_weights([matrix])
     options = {**{k: v for k, v in dataclasses.asdict(opts).items() if k != "model"}, "model": dataclasses.asdict(spec)}
     model = TextClassifier(network, labels=labels, tokenizer_json=tokenizer.to_json(), max_length=opts.max_length,
-                           arch=opts.arch, options=options, name=f"mltc_{opts.arch}")
+                           arch=opts.arch, options=options, tasks=tasks, name=f"mltc_{opts.arch}")
     num_labels = len(labels)
     pos_weight = None
     if opts.loss == "weighted-bce" and y_train is not None:
         pos_weight = positive_weights(y_train, opts.max_pos_weight).tolist()
     try:
         loss = make_loss(opts.loss, label_smoothing=opts.label_smoothing, focal_gamma=opts.focal_gamma,
-                         focal_alpha=opts.focal_alpha, pos_weight=pos_weight)
+                         focal_alpha=opts.focal_alpha, pos_weight=pos_weight,
+                         label_weights=label_weights(tasks, parse_task_weights(opts.task_weights, tasks)) if tasks else None)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     model.compile(
-        optimizer=keras.optimizers.Adam(opts.learning_rate, clipnorm=opts.clipnorm),
+        optimizer=make_optimizer(opts, batches_per_epoch),
         loss=loss,
-        metrics=[MultiLabelF1(num_labels, "micro"), MultiLabelF1(num_labels, "macro"),
-                 keras.metrics.AUC(multi_label=True, num_labels=num_labels, name="auc")],
+        metrics=_metrics(num_labels, tasks),
+        jit_compile={"auto": "auto", "on": True, "off": False}[opts.jit_compile],
     )
     return model
 
@@ -171,6 +207,17 @@ def train(opts):
     spec = model_spec(arch, opts)
 
     train_data, valid_data = load_splits(opts)
+    tasks = parse_tasks(opts.tasks, train_data.labels)
+    if tasks:
+        in_task_order = [label for group in tasks.values() for label in group]
+        train_data, valid_data = train_data.reordered(in_task_order), valid_data.reordered(in_task_order)
+    elif opts.task_weights:
+        raise InputError("--task-weights: also give --tasks")
+    with precision(opts.mixed_precision):
+        return _fit(opts, arch, spec, output, train_data, valid_data, tasks)
+
+
+def _fit(opts, arch, spec, output, train_data, valid_data, tasks):
     features = arch.features(spec, train_data.texts)
     x_train = features.compute(train_data.texts, opts.max_length, opts.cache_dir)
     x_valid = features.compute(valid_data.texts, opts.max_length, opts.cache_dir)
@@ -182,15 +229,15 @@ def train(opts):
         print(f"resuming run '{run_dir.name}' from its last completed epoch ({run_dir / 'backup'})", file=sys.stderr)
     run_dir.mkdir(parents=True, exist_ok=True)
 
+    train_batches = features.batches(x_train, train_data.y, batch_size=opts.batch_size, shuffle=True, seed=opts.seed)
+    valid_batches = features.batches(x_valid, valid_data.y, batch_size=max(opts.batch_size, 256))
     strategy = _strategy(opts.strategy)
     try:
         with strategy.scope() if strategy else contextlib.nullcontext():
-            model = build_classifier(opts, arch, spec, features, train_data.labels, train_data.y)
+            model = build_classifier(opts, arch, spec, features, train_data.labels, train_data.y, len(train_batches),
+                                     tasks)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-
-    train_batches = features.batches(x_train, train_data.y, batch_size=opts.batch_size, shuffle=True, seed=opts.seed)
-    valid_batches = features.batches(x_valid, valid_data.y, batch_size=max(opts.batch_size, 256))
     try:
         model.fit(train_batches, validation_data=valid_batches, epochs=opts.epochs, shuffle=False,
                   callbacks=_callbacks(run_dir, opts, resuming), verbose=2)

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -45,6 +46,11 @@ class BlockTensorFlow:
             raise ImportError("tensorflow is blocked in this test")
 sys.meta_path.insert(0, BlockTensorFlow())
 """
+
+def inputs_of_width(width):
+    """A stand-in for a features object (features.py) where a network only needs its input width."""
+    return SimpleNamespace(width=width)
+
 
 TINY_MODEL = ["--embedding-dim", "8", "--lstm-units", "4", "--attention-units", "4", "--dense-units", "8",
               "--max-length", "16", "--batch-size", "16"]

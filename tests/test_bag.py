@@ -6,6 +6,7 @@ import pytest
 
 from mltc_keras.errors import InputError
 from mltc_keras.models.bag import PRESETS, Spec, build
+from conftest import inputs_of_width
 
 TINY = dict(embedding_dim=8, hidden_units="6,4", dropout=0.5)
 IDS = np.array([[5, 7, 9, 11, 0, 0],
@@ -25,7 +26,7 @@ def test_spec_defaults_and_preset():
 
 
 def test_output_shape_range_and_layers():
-    model = build(tiny(), vocab_size=20, num_labels=3)
+    model = build(tiny(), inputs_of_width(20), num_labels=3)
     out = model.predict(IDS, verbose=0)
     assert out.shape == (3, 3) and out.dtype == np.float32
     assert ((out > 0) & (out < 1)).all()
@@ -38,7 +39,7 @@ def test_output_shape_range_and_layers():
 
 
 def test_no_hidden_layers():
-    model = build(tiny(hidden_units="none"), vocab_size=20, num_labels=2)
+    model = build(tiny(hidden_units="none"), inputs_of_width(20), num_labels=2)
     assert not [l for l in model.layers if isinstance(l, keras.layers.Dense) and l.name != "probabilities"]
     assert model.predict(IDS, verbose=0).shape == (3, 2)
 
@@ -46,11 +47,11 @@ def test_no_hidden_layers():
 @pytest.mark.parametrize("bad", ["200,,100", "abc", "0", "-5"])
 def test_bad_hidden_units(bad):
     with pytest.raises(InputError):
-        build(tiny(hidden_units=bad), vocab_size=20, num_labels=2)
+        build(tiny(hidden_units=bad), inputs_of_width(20), num_labels=2)
 
 
 def test_padding_does_not_change_output():
-    model = build(tiny(), vocab_size=20, num_labels=3)
+    model = build(tiny(), inputs_of_width(20), num_labels=3)
     padded = np.pad(IDS, ((0, 0), (0, 10)))
     short = model(IDS, training=False)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(model(padded, training=False)),
@@ -66,7 +67,7 @@ def test_tiny_model_trains():
     rng = np.random.default_rng(0)
     x = rng.integers(0, 20, size=(32, 6)).astype("int32")
     y = (rng.random((32, 3)) < 0.4).astype("float32")
-    model = build(tiny(), vocab_size=20, num_labels=3)
+    model = build(tiny(), inputs_of_width(20), num_labels=3)
     model.compile(optimizer="adam", loss="binary_crossentropy")
     before = keras.ops.convert_to_numpy(model.get_layer("embedding").embeddings).copy()
     history = model.fit(x, y, batch_size=16, epochs=1, steps_per_epoch=2, verbose=0)
@@ -75,7 +76,7 @@ def test_tiny_model_trains():
 
 
 def test_save_and_reload_give_identical_predictions(tmp_path):
-    model = build(tiny(), vocab_size=20, num_labels=3)
+    model = build(tiny(), inputs_of_width(20), num_labels=3)
     path = tmp_path / "bag.keras"
     model.save(path)
     again = keras.saving.load_model(path)

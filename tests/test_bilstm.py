@@ -7,6 +7,7 @@ import pytest
 from mltc_keras.layers import AttentionPooling, MaskedGlobalMaxPooling1D
 from mltc_keras.models import get_arch
 from mltc_keras.models.bilstm import PRESETS, Spec, attention_model, build
+from conftest import inputs_of_width
 
 TINY = dict(embedding_dim=8, lstm_units=4, attention_units=4, dense_units=8, dropout=0.0, head_dropout=0.0)
 IDS = np.array([[5, 7, 9, 11, 0, 0, 0, 0],
@@ -21,7 +22,7 @@ def tiny(**overrides):
 @pytest.mark.parametrize("attention,pooling", [("sum", "max"), ("sum", "none"), ("sum", "max,mean"),
                                                ("scale", "mean"), ("scale", "max"), ("scale", "max, mean")])
 def test_output_shape_and_sigmoid_range(attention, pooling):
-    model = build(tiny(attention=attention, pooling=pooling), vocab_size=50, num_labels=3)
+    model = build(tiny(attention=attention, pooling=pooling), inputs_of_width(50), num_labels=3)
     out = model.predict(IDS, verbose=0)
     assert out.shape == (3, 3)
     assert out.dtype == np.float32
@@ -33,7 +34,7 @@ def test_output_shape_and_sigmoid_range(attention, pooling):
 
 
 def test_layers_follow_spec():
-    model = build(tiny(pooling="max,mean"), vocab_size=50, num_labels=3)
+    model = build(tiny(pooling="max,mean"), inputs_of_width(50), num_labels=3)
     assert model.get_layer("embedding").input_dim == 50
     assert model.get_layer("embedding").output_dim == 8
     assert model.get_layer("embedding").mask_zero
@@ -49,7 +50,7 @@ def test_layers_follow_spec():
 def test_output_dtype_float32_under_mixed_precision():
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        model = build(tiny(), vocab_size=50, num_labels=3)
+        model = build(tiny(), inputs_of_width(50), num_labels=3)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert model.get_layer("probabilities").compute_dtype == "float32"
@@ -59,7 +60,7 @@ def test_output_dtype_float32_under_mixed_precision():
 
 
 def test_padding_does_not_change_predictions():
-    model = build(tiny(pooling="max,mean"), vocab_size=50, num_labels=3)
+    model = build(tiny(pooling="max,mean"), inputs_of_width(50), num_labels=3)
     short = model.predict(IDS[:2, :4], verbose=0)
     long = model.predict(IDS[:2], verbose=0)
     np.testing.assert_allclose(long, short, rtol=1e-5, atol=1e-6)
@@ -67,7 +68,7 @@ def test_padding_does_not_change_predictions():
 
 @pytest.mark.parametrize("attention,pooling", [("sum", "max"), ("scale", "mean")])
 def test_attention_model_weights(attention, pooling):
-    network = build(tiny(attention=attention, pooling=pooling), vocab_size=50, num_labels=3)
+    network = build(tiny(attention=attention, pooling=pooling), inputs_of_width(50), num_labels=3)
     weights = attention_model(network).predict(IDS, verbose=0)
     assert weights.shape == IDS.shape
     assert (weights[IDS == 0] == 0).all()
@@ -79,13 +80,13 @@ def test_attention_model_weights(attention, pooling):
 @pytest.mark.parametrize("pooling", ["foo", "max,foo", "MAX"])
 def test_bad_pooling_raises(pooling):
     with pytest.raises(ValueError, match="pooling"):
-        build(tiny(pooling=pooling), vocab_size=50, num_labels=3)
+        build(tiny(pooling=pooling), inputs_of_width(50), num_labels=3)
 
 
 @pytest.mark.parametrize("pooling", ["none", ""])
 def test_scale_attention_needs_pooling(pooling):
     with pytest.raises(ValueError, match="scale"):
-        build(tiny(attention="scale", pooling=pooling), vocab_size=50, num_labels=3)
+        build(tiny(attention="scale", pooling=pooling), inputs_of_width(50), num_labels=3)
 
 
 def test_seed_preset_builds():
@@ -94,7 +95,7 @@ def test_seed_preset_builds():
     assert set(PRESETS["seed"]) - fields == {"learning_rate", "batch_size", "label_smoothing", "output_bias"}
     spec = Spec(**values)
     assert (spec.attention, spec.pooling, spec.recurrent_dropout) == ("scale", "mean", 0.3)
-    model = build(spec, vocab_size=50, num_labels=3)
+    model = build(spec, inputs_of_width(50), num_labels=3)
     out = model.predict(IDS, verbose=0)
     assert out.shape == (3, 3)
     assert model.get_layer("attention").mode == "scale"
@@ -104,7 +105,7 @@ def test_seed_preset_builds():
 
 def test_recurrent_dropout_trains_one_step():
     spec = tiny(recurrent_dropout=0.2, dropout=0.1, head_dropout=0.2)
-    model = build(spec, vocab_size=50, num_labels=3)
+    model = build(spec, inputs_of_width(50), num_labels=3)
     assert model.get_layer("bilstm").forward_layer.recurrent_dropout == 0.2
     model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy")
     rng = np.random.default_rng(0)
@@ -121,7 +122,7 @@ def test_recurrent_dropout_trains_one_step():
 
 
 def test_save_and_reload(tmp_path):
-    model = build(tiny(attention="scale", pooling="max"), vocab_size=50, num_labels=3)
+    model = build(tiny(attention="scale", pooling="max"), inputs_of_width(50), num_labels=3)
     path = tmp_path / "m.keras"
     model.save(path)
     again = keras.models.load_model(path)

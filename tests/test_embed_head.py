@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from conftest import make_rows, run_cli, run_python, write_csv
+from conftest import inputs_of_width, make_rows, run_cli, run_python
 from mltc_keras.errors import InputError
 from mltc_keras.models.embed_head import Spec, build, features
-from tiny_bert import make_tiny_bert
+from tiny_bert import train_on_tiny_bert
 
 HEAD = ["--hidden-units", "16,8", "--max-length", "16", "--batch-size", "16"]
 TEXTS = ["so happy today", "furious why", "the a day", ""]
@@ -16,18 +16,12 @@ TEXTS = ["so happy today", "furious why", "the a day", ""]
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("embed_head")
-    make_tiny_bert(root / "tiny-bert")
-    write_csv(root / "train.csv", make_rows(160, seed=1))
-    write_csv(root / "valid.csv", make_rows(48, seed=2))
-    result = run_cli("train", "--arch", "embed-head", "--pretrained", "tiny-bert", "--train", "train.csv",
-                     "--valid", "valid.csv", "--epochs", "3", "--output", "models/eh.keras", *HEAD, cwd=root)
-    assert result.returncode == 0, result.stderr
-    return root
+    return train_on_tiny_bert(tmp_path_factory.mktemp("embed_head"), "embed-head", "models/eh.keras",
+                              "--epochs", "3", *HEAD)
 
 
 def test_head_spec():
-    model = build(Spec(), 384, 28)
+    model = build(Spec(), inputs_of_width(384), 28)
     assert [model.get_layer(f"hidden_{i}").units for i in (1, 2)] == [512, 256]
     assert [model.get_layer(f"dropout_{i}").rate for i in (1, 2)] == [0.3, 0.3]
     assert model.get_layer("probabilities").units == 28

@@ -6,7 +6,7 @@ import json
 import numpy as np
 from safetensors.numpy import save_file
 
-from conftest import CUES, FILLER
+from conftest import CUES, FILLER, make_rows, run_cli, write_csv
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 WORDS = sorted(set(FILLER) | set(CUES.values()) | {"so", "furious", "happy", "!", "?", "."})
@@ -55,3 +55,14 @@ def make_tiny_bert(folder, hidden=8, layers=1, heads=2, intermediate=16, max_pos
     save_file(tiny_bert_weights(len(vocab), hidden, layers, intermediate, max_positions, seed),
               str(folder / "model.safetensors"))
     return folder
+
+
+def train_on_tiny_bert(root, arch, output, *options):
+    """A tiny checkpoint (root/tiny-bert), train/valid CSVs, and `mltc-keras train --arch ARCH` on them."""
+    make_tiny_bert(root / "tiny-bert")
+    write_csv(root / "train.csv", make_rows(160, seed=1))
+    write_csv(root / "valid.csv", make_rows(48, seed=2))
+    result = run_cli("train", "--arch", arch, "--pretrained", "tiny-bert", "--train", "train.csv", "--valid",
+                     "valid.csv", "--output", output, *options, cwd=root)
+    assert result.returncode == 0, result.stderr
+    return root

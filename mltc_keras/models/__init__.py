@@ -1,10 +1,11 @@
 """The model zoo: `--arch NAME` -> a module with `Spec` (its options), `TRAINING_DEFAULTS`, `PRESETS`,
-`features(spec, train_texts)` (what the network reads) and `build(spec, input_width, num_labels)`."""
+`features(spec, train_texts)` (what the network reads, see features.py) and
+`build(spec, features, num_labels)`."""
 
 from mltc_keras.errors import InputError
-from mltc_keras.models import bag, bilstm, embed_head
+from mltc_keras.models import bag, bert, bilstm, embed_head
 
-ARCHS = {"bilstm": bilstm, "bag": bag, "embed-head": embed_head}
+ARCHS = {"bilstm": bilstm, "bag": bag, "embed-head": embed_head, "bert": bert}
 
 
 def get_arch(name):

@@ -42,9 +42,9 @@ PRESETS = {
 }
 
 
-def build(spec, vocab_size, num_labels):
+def build(spec, features, num_labels):
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = keras.layers.Embedding(vocab_size, spec.embedding_dim, mask_zero=True, name="embedding")(token_ids)
+    x = keras.layers.Embedding(features.width, spec.embedding_dim, mask_zero=True, name="embedding")(token_ids)
     x = MaskedGlobalAveragePooling1D(name="mean_pool")(x)
     x = dense_stack(x, spec.hidden_units, spec.dropout, batch_norm=True)
     probs = keras.layers.Dense(num_labels, activation="sigmoid", dtype="float32", name="probabilities")(x)

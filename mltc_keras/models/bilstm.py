@@ -62,10 +62,10 @@ def _poolings(spec):
     return names
 
 
-def build(spec, vocab_size, num_labels):
+def build(spec, features, num_labels):
     poolings = _poolings(spec)
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = keras.layers.Embedding(vocab_size, spec.embedding_dim, mask_zero=True, trainable=not spec.freeze_embeddings,
+    x = keras.layers.Embedding(features.width, spec.embedding_dim, mask_zero=True, trainable=not spec.freeze_embeddings,
                                name="embedding")(token_ids)
     states = keras.layers.Bidirectional(
         keras.layers.LSTM(spec.lstm_units, return_sequences=True, dropout=spec.dropout,

@@ -8,19 +8,13 @@ from dataclasses import dataclass, field
 
 import keras
 
-from mltc_keras.encoders import POOLINGS, load_pretrained
-from mltc_keras.errors import InputError
 from mltc_keras.features import EmbeddingFeatures
 from mltc_keras.models.dense_stack import dense_stack
+from mltc_keras.models.encoder_spec import EncoderSpec
 
 
 @dataclass
-class Spec:
-    pretrained: str = field(default=None, metadata={
-        "help": "the encoder: a Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json or "
-                "vocab.txt), hf://org/name or a Hugging Face id, or a keras-hub preset name"})
-    pooling: str = field(default="mean", metadata={
-        "help": "how an encoder turns its outputs into one vector: mean (of the real tokens) or cls (first token)"})
+class Spec(EncoderSpec):
     layers: str = field(default="all", metadata={
         "help": "encoder hidden states to pool and concatenate: last, all (the embedding output and every block's), "
                 "or indices such as 0,6 (0: embedding output)"})
@@ -38,13 +32,11 @@ PRESETS = {}
 
 def features(spec, texts):
     """Sentence embeddings of the frozen --pretrained encoder, pooled by --pooling."""
-    if spec.pooling not in POOLINGS:
-        raise InputError(f"--pooling {spec.pooling}: --arch embed-head pools with one of {', '.join(POOLINGS)}")
-    return EmbeddingFeatures(load_pretrained(spec.pretrained), spec.pooling, spec.layers, spec.normalize)
+    return EmbeddingFeatures(spec.load_encoder(), spec.pooling, spec.layers, spec.normalize)
 
 
-def build(spec, embedding_dim, num_labels):
-    embeddings = keras.Input(shape=(embedding_dim,), dtype="float32", name="embeddings")
+def build(spec, features, num_labels):
+    embeddings = keras.Input(shape=(features.width,), dtype="float32", name="embeddings")
     x = dense_stack(embeddings, spec.hidden_units, spec.dropout)
     probs = keras.layers.Dense(num_labels, activation="sigmoid", dtype="float32", name="probabilities")(x)
     return keras.Model(embeddings, probs, name="embed_head")

@@ -1,0 +1,21 @@
+"""The options every arch built on a pretrained encoder shares (embed-head, bert)."""
+
+from dataclasses import dataclass, field
+
+from mltc_keras.encoders import POOLINGS, load_pretrained
+from mltc_keras.errors import InputError
+
+
+@dataclass
+class EncoderSpec:
+    pretrained: str = field(default=None, metadata={
+        "help": "the encoder: a Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json or "
+                "vocab.txt), hf://org/name or a Hugging Face id, or a keras-hub preset name"})
+    pooling: str = field(default="mean", metadata={
+        "help": "how an encoder turns its outputs into one vector: mean (of the real tokens) or cls (first token)"})
+
+    def load_encoder(self):
+        """The --pretrained encoder, once --pooling is known to be one it can use."""
+        if self.pooling not in POOLINGS:
+            raise InputError(f"--pooling {self.pooling}: an encoder pools with one of {', '.join(POOLINGS)}")
+        return load_pretrained(self.pretrained)

@@ -1,0 +1,82 @@
+"""Warm-up schedules, AdamW's exclusions and gradient accumulation, on real Keras optimizers."""
+
+from types import SimpleNamespace
+
+import keras
+import numpy as np
+import pytest
+
+from mltc_keras.errors import InputError
+from mltc_keras.optimization import WarmupDecay, make_optimizer, warmup_steps
+
+
+def options(**overrides):
+    base = dict(optimizer="adam", learning_rate=0.01, weight_decay=0.01, lr_schedule="constant", warmup=0.0,
+                epochs=1, accumulate=1, clipnorm=None)
+    return SimpleNamespace(**{**base, **overrides})
+
+
+def test_warmup_then_linear_or_cosine_decay():
+    linear = WarmupDecay(1.0, warmup_steps=10, total_steps=110, decay="linear")
+    np.testing.assert_allclose([float(linear(s)) for s in (0, 5, 10, 60, 110, 200)], [0, 0.5, 1, 0.5, 0, 0], atol=1e-6)
+    cosine = WarmupDecay(1.0, warmup_steps=0, total_steps=100, decay="cosine")
+    np.testing.assert_allclose([float(cosine(s)) for s in (0, 50, 100)], [1, 0.5, 0], atol=1e-6)
+    constant = WarmupDecay(2.0, warmup_steps=4, total_steps=100, decay="constant")
+    np.testing.assert_allclose([float(constant(s)) for s in (2, 4, 90)], [1, 2, 2], atol=1e-6)
+    assert WarmupDecay.from_config(linear.get_config()).get_config() == linear.get_config()
+
+
+def test_warmup_is_a_fraction_or_a_count():
+    assert warmup_steps(0.1, 1000) == 100
+    assert warmup_steps(500, 1000) == 500
+    with pytest.raises(InputError, match="--warmup"):
+        warmup_steps(-1, 1000)
+
+
+def test_schedule_counts_updates_not_batches():
+    optimizer = make_optimizer(options(lr_schedule="linear", warmup=0.1, epochs=3, accumulate=4), batches_per_epoch=40)
+    schedule = optimizer._learning_rate
+    assert isinstance(schedule, WarmupDecay)
+    assert (schedule.total_steps, schedule.warmup_steps) == (30, 3)  # 40 batches x 3 epochs / 4 per update
+
+
+def test_adamw_decays_kernels_but_not_biases_or_norm_scales():
+    dense, norm = keras.layers.Dense(3), keras.layers.LayerNormalization()
+    dense.build((None, 3))
+    norm.build((None, 3))
+    variables = [dense.kernel, dense.bias, norm.gamma, norm.beta]
+    for v in variables:
+        v.assign(np.ones(v.shape, "float32"))
+    optimizer = make_optimizer(options(optimizer="adamw", learning_rate=0.1, weight_decay=0.5), batches_per_epoch=1)
+    # zero gradients: Adam moves nothing, so any change is weight decay
+    optimizer.apply_gradients([(np.zeros(v.shape, "float32"), v) for v in variables])
+    np.testing.assert_allclose(dense.kernel.numpy(), 1 - 0.1 * 0.5, atol=1e-6)
+    for v in (dense.bias, norm.gamma, norm.beta):
+        np.testing.assert_array_equal(v.numpy(), np.ones(v.shape))
+
+
+def _weights_after_one_epoch(accumulate, batch_size, x, y):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu"),
+                              keras.layers.Dense(3, activation="sigmoid")])
+    opts = options(optimizer="adamw", lr_schedule="linear", warmup=1, accumulate=accumulate)
+    model.compile(make_optimizer(opts, batches_per_epoch=len(x) // batch_size), loss="binary_crossentropy")
+    model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+    return model.get_weights()
+
+
+def test_accumulated_batches_give_the_update_of_one_large_batch():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 5)).astype("float32")
+    y = (rng.random((16, 3)) < 0.4).astype("float32")
+    accumulated = _weights_after_one_epoch(accumulate=4, batch_size=4, x=x, y=y)
+    large = _weights_after_one_epoch(accumulate=1, batch_size=16, x=x, y=y)
+    for a, b in zip(accumulated, large):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    small_steps = _weights_after_one_epoch(accumulate=1, batch_size=4, x=x, y=y)
+    assert not all(np.allclose(a, b, atol=1e-4) for a, b in zip(small_steps, large)), "4 updates differ from 1"
+
+
+def test_accumulate_must_be_positive():
+    with pytest.raises(InputError, match="--accumulate 0"):
+        make_optimizer(options(accumulate=0), batches_per_epoch=1)
