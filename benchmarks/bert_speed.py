@@ -6,7 +6,7 @@ A few warm-up steps (tracing / XLA compilation) are run first and not timed.
     python benchmarks/bert_speed.py                          # MiniLM-L6 (get-minilm), seq 64, batch 32
     python benchmarks/bert_speed.py --config bert-base --seq 128 --mixed-precision bf16   # random BERT-base weights
 
-Writes benchmarks/results/bert_speed-<config>-<backend>-<precision>.json and prints a line.
+Writes benchmarks/results/bert_speed-<config>-<backend>-<precision>-jit-<jit>.json and prints a line.
 """
 
 import argparse
@@ -80,7 +80,8 @@ def main():
         "train_samples_per_second": args.batch * args.steps / train_seconds,
         "predict_samples_per_second": args.batch * args.steps / predict_seconds,
     }
-    out = ROOT / "benchmarks" / "results" / f"bert_speed-{args.config}-{result['backend']}-{args.mixed_precision}.json"
+    name = f"bert_speed-{args.config}-{result['backend']}-{args.mixed_precision}-jit-{args.jit_compile}.json"
+    out = ROOT / "benchmarks" / "results" / name
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{args.config} seq {args.seq} batch {args.batch} ({result['backend']}, {args.mixed_precision}, jit "
           f"{args.jit_compile}): train {result['train_samples_per_second']:.1f} samples/s, "

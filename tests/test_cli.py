@@ -188,7 +188,7 @@ def test_bag_arch_trains_with_its_own_vocabulary_and_reloads(data_dir):
     out = run_python(code, cwd=data_dir)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0] == "bag weighted-bce 128 1.0"
+    assert lines[0] == "bag focal 128 1.0"
     assert "happy" in open(data_dir / "train.csv").read() and "'[PAD]'" in lines[1]
     assert lines[2] == "(2, 3)"
     assert lines[3] == "a model of arch 'bag' has no attention layer to read"
