@@ -50,9 +50,8 @@ class TextClassifier(keras.Model):
         }
 
     def with_network(self, network):
-        """This model's labels, thresholds, tokenizer and options around another network."""
-        if network is self.network:
-            return self
+        """A new, uncompiled model with this one's labels, thresholds, tokenizer and options around
+        `network`. Uncompiled, it saves without optimizer state: the file is for using the model."""
         config = {k: v for k, v in self.get_config().items() if k not in ("network", "trainable", "dtype")}
         return TextClassifier(network=network, **config)
 

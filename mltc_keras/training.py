@@ -251,7 +251,7 @@ def _fit(opts, arch, spec, output, train_data, valid_data, tasks):
     proba = model.predict(valid_batches, verbose=0)
     model.thresholds = tune_thresholds(valid_data.y, proba).tolist()
     model.history_log = history
-    model = model.with_network(features.inference_network(model.network))
+    model = model.with_network(features.inference_network(model.network))  # and no optimizer state
     save_atomic(model, output, overwrite=opts.overwrite)
     return TrainResult(output=output, run_dir=run_dir, epochs_run=epochs_run, seconds=seconds,
                        samples_per_second=len(x_train) * epochs_run / seconds if epochs_run else 0.0,
