@@ -9,7 +9,7 @@ from safetensors.numpy import save_file
 from mltc_keras.embeddings import cache_path, embed_cached
 from mltc_keras.encoders import encoder_network, layer_indices, load_pretrained
 from mltc_keras.errors import InputError
-from tiny_bert import make_tiny_bert, tiny_bert_weights
+from tiny_bert import make_tiny_bert, make_tiny_distilbert, tiny_bert_weights
 
 TEXTS = ["so happy today", "why", "", "furious and then why why why it was really very so happy"]
 
@@ -152,3 +152,18 @@ def test_fingerprint_follows_the_weights(tmp_path, checkpoint, pretrained):
     other = _broken(tmp_path, checkpoint, weights=lambda folder: save_file(
         tiny_bert_weights(len(pretrained.tokenizer.vocabulary()), 8, 1, 16, 64, seed=1), str(folder / "model.safetensors")))
     assert load_pretrained(str(other)).fingerprint != pretrained.fingerprint
+
+
+def test_a_distilbert_checkpoint_loads_and_pools_every_layer(tmp_path):
+    """Another family keras-hub converts: no segment ids, its own weight names."""
+    distil = load_pretrained(str(make_tiny_distilbert(tmp_path / "distil")))
+    assert type(distil.backbone).__name__ == "DistilBertBackbone" and "segment_ids" not in distil.backbone.input
+    ids = distil.tokenizer.encode(TEXTS, 20)
+    mask = (ids != 0).astype("int32")
+    sequence = distil.backbone.predict({"token_ids": ids, "padding_mask": mask}, verbose=0)
+    expected = (sequence * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+    last = encoder_network(distil.backbone, 0, "mean").predict(ids, verbose=0)
+    np.testing.assert_allclose(last, expected, atol=1e-5)
+    every = encoder_network(distil.backbone, 0, "mean", layers="all").predict(ids, verbose=0)
+    assert every.shape == (len(TEXTS), 16)
+    np.testing.assert_allclose(every[:, 8:], last, atol=1e-5)

@@ -57,6 +57,40 @@ def make_tiny_bert(folder, hidden=8, layers=1, heads=2, intermediate=16, max_pos
     return folder
 
 
+def make_tiny_distilbert(folder, hidden=8, layers=1, heads=2, intermediate=16, max_positions=64, seed=0):
+    """A DistilBERT checkpoint (no segment embeddings, other weight names) with the same vocabulary."""
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = SPECIAL + WORDS
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": True, "pad_token": "[PAD]"}))
+    config = {"architectures": ["DistilBertModel"], "model_type": "distilbert", "vocab_size": len(vocab), "dim": hidden,
+              "n_layers": layers, "n_heads": heads, "hidden_dim": intermediate, "dropout": 0.1,
+              "max_position_embeddings": max_positions, "pad_token_id": 0}
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
+    rng = np.random.default_rng(seed)
+
+    def normal(*shape):
+        return (rng.standard_normal(shape) * 0.2).astype("float32")
+
+    weights = {"distilbert.embeddings.word_embeddings.weight": normal(len(vocab), hidden),
+               "distilbert.embeddings.position_embeddings.weight": normal(max_positions, hidden),
+               "distilbert.embeddings.LayerNorm.weight": np.ones(hidden, "float32"),
+               "distilbert.embeddings.LayerNorm.bias": np.zeros(hidden, "float32")}
+    shapes = {"attention.q_lin": (hidden, hidden), "attention.k_lin": (hidden, hidden),
+              "attention.v_lin": (hidden, hidden), "attention.out_lin": (hidden, hidden),
+              "ffn.lin1": (intermediate, hidden), "ffn.lin2": (hidden, intermediate)}
+    for i in range(layers):
+        prefix = f"distilbert.transformer.layer.{i}."
+        for name, (rows, cols) in shapes.items():
+            weights[f"{prefix}{name}.weight"] = normal(rows, cols)
+            weights[f"{prefix}{name}.bias"] = normal(rows)
+        for norm in ("sa_layer_norm", "output_layer_norm"):
+            weights[f"{prefix}{norm}.weight"] = np.ones(hidden, "float32")
+            weights[f"{prefix}{norm}.bias"] = np.zeros(hidden, "float32")
+    save_file(weights, str(folder / "model.safetensors"))
+    return folder
+
+
 def train_on_tiny_bert(root, arch, output, *options):
     """A tiny checkpoint (root/tiny-bert), train/valid CSVs, and `mltc-keras train --arch ARCH` on them."""
     make_tiny_bert(root / "tiny-bert")
