@@ -12,83 +12,85 @@ SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 WORDS = sorted(set(FILLER) | set(CUES.values()) | {"so", "furious", "happy", "!", "?", "."})
 
 
+VOCAB = SPECIAL + WORDS
+
+
+def _normal(seed):
+    rng = np.random.default_rng(seed)
+    return lambda *shape: (rng.standard_normal(shape) * 0.2).astype("float32")
+
+
+def _layer_norm(name, hidden):
+    return {f"{name}.weight": np.ones(hidden, "float32"), f"{name}.bias": np.zeros(hidden, "float32")}
+
+
+def _blocks(normal, layers, prefix, shapes, norms, hidden):
+    """Each block's Dense weights and biases (`shapes`: name -> (rows, cols)) and its LayerNorms."""
+    weights = {}
+    for i in range(layers):
+        for name, (rows, cols) in shapes.items():
+            weights[f"{prefix}{i}.{name}.weight"] = normal(rows, cols)
+            weights[f"{prefix}{i}.{name}.bias"] = normal(rows)
+        for norm in norms:
+            weights.update(_layer_norm(f"{prefix}{i}.{norm}", hidden))
+    return weights
+
+
+def _write_checkpoint(folder, config, weights):
+    """config.json, model.safetensors, and the shared WordPiece vocabulary, into `folder` (created)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.txt").write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
+    (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": True, "pad_token": "[PAD]"}))
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
+    save_file(weights, str(folder / "model.safetensors"))
+    return folder
+
+
 def tiny_bert_weights(vocab_size, hidden, layers, intermediate, max_positions, seed=0):
     """Every tensor a BertModel checkpoint holds, under its Hugging Face name."""
-    rng = np.random.default_rng(seed)
-
-    def normal(*shape):
-        return (rng.standard_normal(shape) * 0.2).astype("float32")
-
-    weights = {
+    normal = _normal(seed)
+    square = (hidden, hidden)
+    shapes = {"attention.self.query": square, "attention.self.key": square, "attention.self.value": square,
+              "attention.output.dense": square, "intermediate.dense": (intermediate, hidden),
+              "output.dense": (hidden, intermediate)}
+    return {
         "embeddings.word_embeddings.weight": normal(vocab_size, hidden),
         "embeddings.position_embeddings.weight": normal(max_positions, hidden),
         "embeddings.token_type_embeddings.weight": normal(2, hidden),
-        "embeddings.LayerNorm.weight": np.ones(hidden, "float32"),
-        "embeddings.LayerNorm.bias": np.zeros(hidden, "float32"),
+        **_layer_norm("embeddings.LayerNorm", hidden),
         "pooler.dense.weight": normal(hidden, hidden),
         "pooler.dense.bias": np.zeros(hidden, "float32"),
+        **_blocks(normal, layers, "encoder.layer.", shapes, ("attention.output.LayerNorm", "output.LayerNorm"), hidden),
     }
-    shapes = {"attention.self.query": (hidden, hidden), "attention.self.key": (hidden, hidden),
-              "attention.self.value": (hidden, hidden), "attention.output.dense": (hidden, hidden),
-              "intermediate.dense": (intermediate, hidden), "output.dense": (hidden, intermediate)}
-    for i in range(layers):
-        for name, (rows, cols) in shapes.items():
-            weights[f"encoder.layer.{i}.{name}.weight"] = normal(rows, cols)
-            weights[f"encoder.layer.{i}.{name}.bias"] = normal(rows)
-        for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
-            weights[f"encoder.layer.{i}.{norm}.weight"] = np.ones(hidden, "float32")
-            weights[f"encoder.layer.{i}.{norm}.bias"] = np.zeros(hidden, "float32")
-    return weights
 
 
 def make_tiny_bert(folder, hidden=8, layers=1, heads=2, intermediate=16, max_positions=64, seed=0):
     """Write the checkpoint into `folder` (created) and return it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    vocab = SPECIAL + WORDS
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": True, "pad_token": "[PAD]"}))
-    config = {"architectures": ["BertModel"], "model_type": "bert", "vocab_size": len(vocab), "hidden_size": hidden,
+    config = {"architectures": ["BertModel"], "model_type": "bert", "vocab_size": len(VOCAB), "hidden_size": hidden,
               "num_hidden_layers": layers, "num_attention_heads": heads, "intermediate_size": intermediate,
               "max_position_embeddings": max_positions, "type_vocab_size": 2, "hidden_act": "gelu",
               "layer_norm_eps": 1e-12, "pad_token_id": 0}
-    (folder / "config.json").write_text(json.dumps(config, indent=2))
-    save_file(tiny_bert_weights(len(vocab), hidden, layers, intermediate, max_positions, seed),
-              str(folder / "model.safetensors"))
-    return folder
+    return _write_checkpoint(folder, config, tiny_bert_weights(len(VOCAB), hidden, layers, intermediate,
+                                                               max_positions, seed))
 
 
 def make_tiny_distilbert(folder, hidden=8, layers=1, heads=2, intermediate=16, max_positions=64, seed=0):
     """A DistilBERT checkpoint (no segment embeddings, other weight names) with the same vocabulary."""
-    folder.mkdir(parents=True, exist_ok=True)
-    vocab = SPECIAL + WORDS
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": True, "pad_token": "[PAD]"}))
-    config = {"architectures": ["DistilBertModel"], "model_type": "distilbert", "vocab_size": len(vocab), "dim": hidden,
-              "n_layers": layers, "n_heads": heads, "hidden_dim": intermediate, "dropout": 0.1,
+    config = {"architectures": ["DistilBertModel"], "model_type": "distilbert", "vocab_size": len(VOCAB),
+              "dim": hidden, "n_layers": layers, "n_heads": heads, "hidden_dim": intermediate, "dropout": 0.1,
               "max_position_embeddings": max_positions, "pad_token_id": 0}
-    (folder / "config.json").write_text(json.dumps(config, indent=2))
-    rng = np.random.default_rng(seed)
-
-    def normal(*shape):
-        return (rng.standard_normal(shape) * 0.2).astype("float32")
-
-    weights = {"distilbert.embeddings.word_embeddings.weight": normal(len(vocab), hidden),
-               "distilbert.embeddings.position_embeddings.weight": normal(max_positions, hidden),
-               "distilbert.embeddings.LayerNorm.weight": np.ones(hidden, "float32"),
-               "distilbert.embeddings.LayerNorm.bias": np.zeros(hidden, "float32")}
-    shapes = {"attention.q_lin": (hidden, hidden), "attention.k_lin": (hidden, hidden),
-              "attention.v_lin": (hidden, hidden), "attention.out_lin": (hidden, hidden),
-              "ffn.lin1": (intermediate, hidden), "ffn.lin2": (hidden, intermediate)}
-    for i in range(layers):
-        prefix = f"distilbert.transformer.layer.{i}."
-        for name, (rows, cols) in shapes.items():
-            weights[f"{prefix}{name}.weight"] = normal(rows, cols)
-            weights[f"{prefix}{name}.bias"] = normal(rows)
-        for norm in ("sa_layer_norm", "output_layer_norm"):
-            weights[f"{prefix}{norm}.weight"] = np.ones(hidden, "float32")
-            weights[f"{prefix}{norm}.bias"] = np.zeros(hidden, "float32")
-    save_file(weights, str(folder / "model.safetensors"))
-    return folder
+    normal = _normal(seed)
+    square = (hidden, hidden)
+    shapes = {"attention.q_lin": square, "attention.k_lin": square, "attention.v_lin": square,
+              "attention.out_lin": square, "ffn.lin1": (intermediate, hidden), "ffn.lin2": (hidden, intermediate)}
+    weights = {
+        "distilbert.embeddings.word_embeddings.weight": normal(len(VOCAB), hidden),
+        "distilbert.embeddings.position_embeddings.weight": normal(max_positions, hidden),
+        **_layer_norm("distilbert.embeddings.LayerNorm", hidden),
+        **_blocks(normal, layers, "distilbert.transformer.layer.", shapes, ("sa_layer_norm", "output_layer_norm"),
+                  hidden),
+    }
+    return _write_checkpoint(folder, config, weights)
 
 
 def train_on_tiny_bert(root, arch, output, *options):
