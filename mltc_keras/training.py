@@ -163,10 +163,11 @@ def _metrics(num_labels, tasks):
     return metrics
 
 
-def build_classifier(opts, arch, spec, features, labels, y_train=None, batches_per_epoch=1, tasks=None):
+def build_classifier(opts, arch, spec, features, labels, y_train=None, batches_per_epoch=1, tasks=None,
+                     task_weights=None):
     """The compiled TextClassifier around `arch`'s network over `features` (see features.py), with
-    one head per task when `tasks` ({task: labels}, `labels` in task order) is given;
-    `batches_per_epoch` sizes the learning-rate schedule."""
+    one head per task when `tasks` ({task: labels}, `labels` in task order) is given, their losses
+    weighted by `task_weights` (one per task); `batches_per_epoch` sizes the learning-rate schedule."""
     tokenizer = features.tokenizer
     network = arch.build(spec, features, len(labels))
     if tasks:
@@ -186,7 +187,7 @@ def build_classifier(opts, arch, spec, features, labels, y_train=None, batches_p
     try:
         loss = make_loss(opts.loss, label_smoothing=opts.label_smoothing, focal_gamma=opts.focal_gamma,
                          focal_alpha=opts.focal_alpha, pos_weight=pos_weight,
-                         label_weights=label_weights(tasks, parse_task_weights(opts.task_weights, tasks)) if tasks else None)
+                         label_weights=label_weights(tasks, task_weights or [1.0] * len(tasks)) if tasks else None)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     model.compile(
@@ -208,16 +209,17 @@ def train(opts):
 
     train_data, valid_data = load_splits(opts)
     tasks = parse_tasks(opts.tasks, train_data.labels)
+    if opts.task_weights and not tasks:
+        raise InputError("--task-weights: also give --tasks")
+    task_weights = parse_task_weights(opts.task_weights, tasks) if tasks else None  # checked before any long work
     if tasks:
         in_task_order = [label for group in tasks.values() for label in group]
         train_data, valid_data = train_data.reordered(in_task_order), valid_data.reordered(in_task_order)
-    elif opts.task_weights:
-        raise InputError("--task-weights: also give --tasks")
     with precision(opts.mixed_precision):
-        return _fit(opts, arch, spec, output, train_data, valid_data, tasks)
+        return _fit(opts, arch, spec, output, train_data, valid_data, tasks, task_weights)
 
 
-def _fit(opts, arch, spec, output, train_data, valid_data, tasks):
+def _fit(opts, arch, spec, output, train_data, valid_data, tasks, task_weights):
     features = arch.features(spec, train_data.texts)
     x_train = features.compute(train_data.texts, opts.max_length, opts.cache_dir)
     x_valid = features.compute(valid_data.texts, opts.max_length, opts.cache_dir)
@@ -235,7 +237,7 @@ def _fit(opts, arch, spec, output, train_data, valid_data, tasks):
     try:
         with strategy.scope() if strategy else contextlib.nullcontext():
             model = build_classifier(opts, arch, spec, features, train_data.labels, train_data.y, len(train_batches),
-                                     tasks)
+                                     tasks, task_weights)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     try:
