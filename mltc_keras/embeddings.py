@@ -11,32 +11,20 @@ from pathlib import Path
 import numpy as np
 
 from mltc_keras.atomic import write_atomic
-from mltc_keras.pipeline import batches
+from mltc_keras.pipeline import predict_by_length
 from mltc_keras.token_cache import default_cache_dir, encode_cached, texts_digest
 
 BATCH_SIZE = 128
-CHUNK = 4096  # rows per call: the progress step, and all that is held in memory at once
 
 
-def embed_into(out, encoder, ids, pad_id, batch_size=BATCH_SIZE, progress=False):
-    """Write the encoder's vector of each row of `ids` into `out`, a chunk of rows at a time.
+def embed_into(out, encoder, ids, pad_id, progress=False):
+    """Write the encoder's vector of each row of `ids` into `out`, shortest texts first."""
+    if not progress:
+        return predict_by_length(encoder, ids, out, batch_size=BATCH_SIZE, pad_id=pad_id)
+    from tqdm.auto import tqdm
 
-    Texts are taken shortest first, so each batch holds texts of similar length and is cut to its
-    longest one: short texts cost little, and the padded width takes few distinct values.
-    """
-    order = np.argsort((ids != pad_id).sum(axis=1), kind="stable")
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(ids), desc="embedding", unit="text")
-    for start in range(0, len(order), CHUNK):
-        rows = order[start:start + CHUNK]
-        out[rows] = encoder.predict(batches(ids[rows], batch_size=batch_size, pad_id=pad_id), verbose=0)
-        if bar is not None:
-            bar.update(len(rows))
-    if bar is not None:
-        bar.close()
+    with tqdm(total=len(ids), desc="embedding", unit="text") as bar:
+        return predict_by_length(encoder, ids, out, batch_size=BATCH_SIZE, pad_id=pad_id, progress=bar.update)
 
 
 def cache_path(pretrained, variant, texts, max_length, cache_dir=None):

@@ -118,3 +118,19 @@ class DenseBatches(keras.utils.PyDataset):
     def on_epoch_end(self):
         if self.shuffle:
             self.order = self.rng.permutation(len(self.x))
+
+
+def predict_by_length(model, ids, out, *, batch_size, pad_id=0, chunk=4096, progress=None):
+    """Fill `out` (one row per row of `ids`) with the model's outputs, shortest texts first.
+
+    Each batch then holds texts of similar length and is cut to its longest one, so little padding
+    is computed and the padded width takes few distinct values. Rows go `chunk` at a time, which is
+    all that is held in memory at once (`out` may be a memory map); `progress(n)` hears of each.
+    """
+    order = np.argsort(_lengths(ids, pad_id), kind="stable")
+    for start in range(0, len(order), chunk):
+        rows = order[start:start + chunk]
+        out[rows] = model.predict(batches(ids[rows], batch_size=batch_size, pad_id=pad_id), verbose=0)
+        if progress is not None:
+            progress(len(rows))
+    return out

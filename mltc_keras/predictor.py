@@ -3,7 +3,7 @@
 import numpy as np
 
 from mltc_keras.artifact import load_classifier, thresholds_array
-from mltc_keras.pipeline import batches
+from mltc_keras.pipeline import predict_by_length
 from mltc_keras.text import Tokenizer
 
 
@@ -30,13 +30,9 @@ class Predictor:
         texts = [texts] if isinstance(texts, str) else list(texts)
         if not texts:
             return np.zeros((0, len(self.labels)), dtype="float32")
-        ids = self.token_ids(texts)
-        # shortest first: each batch is cut to its longest text, so similar lengths waste little padding
-        order = np.argsort((ids != self.tokenizer.pad_id).sum(axis=1), kind="stable")
-        data = batches(ids[order], batch_size=batch_size, pad_id=self.tokenizer.pad_id)
         proba = np.empty((len(texts), len(self.labels)), dtype="float32")
-        proba[order] = self.model.predict(data, verbose=0)
-        return proba
+        return predict_by_length(self.model, self.token_ids(texts), proba, batch_size=batch_size,
+                                 pad_id=self.tokenizer.pad_id)
 
     def predict(self, texts, threshold=None, batch_size=256):
         """For each text: {"labels": [names at or above their threshold], "scores": {name: p}}, plus

@@ -225,3 +225,22 @@ def test_prediction_batches_keep_input_order():
     for data in (batches(ids, batch_size=16), NumpyBatches(ids, None, 16, False, 0, 0, BUCKET)):
         rows = np.concatenate([np.pad(b[0], ((0, 0), (0, MAX_LENGTH - b[0].shape[1]))) for b in collect(data)])
         np.testing.assert_array_equal(rows, ids)
+
+
+def test_predict_by_length_returns_rows_in_input_order():
+    import keras
+
+    from mltc_keras.layers import MaskedGlobalAveragePooling1D
+    from mltc_keras.pipeline import predict_by_length
+
+    ids_in = keras.Input((None,), dtype="int32")
+    x = keras.layers.Embedding(20, 1, mask_zero=True,
+                               embeddings_initializer=keras.initializers.Constant(np.arange(20.0)[:, None]))(ids_in)
+    model = keras.Model(ids_in, MaskedGlobalAveragePooling1D()(x))
+    ids = np.zeros((7, 40), dtype="int32")
+    for row, length in enumerate([30, 2, 17, 1, 33, 5, 9]):
+        ids[row, :length] = (np.arange(length) + row) % 19 + 1
+    seen = []
+    out = predict_by_length(model, ids, np.empty((7, 1), "float32"), batch_size=2, chunk=3, progress=seen.append)
+    np.testing.assert_allclose(out, model.predict(ids, verbose=0), rtol=1e-6)
+    assert seen == [3, 3, 1]
