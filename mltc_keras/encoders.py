@@ -176,6 +176,11 @@ def _hidden_states(backbone, indices):
     return keras.Model(backbone.input, [states[i] for i in indices], name="hidden_states")
 
 
+def check_pooling(pooling):
+    if pooling not in POOLINGS:
+        raise InputError(f"--pooling {pooling}: an encoder pools with one of {', '.join(POOLINGS)}")
+
+
 def encoder_network(backbone, pad_id, pooling, layers="last", normalize=False, name="encoder"):
     """token ids (right-padded with `pad_id`) -> one vector per text.
 
@@ -183,8 +188,7 @@ def encoder_network(backbone, pad_id, pooling, layers="last", normalize=False, n
     the real tokens (`mean`) or the first token's vector (`cls`), optionally scaled to unit length
     (`normalize`, so that layers of different scales weigh alike), and the results are concatenated.
     """
-    if pooling not in POOLINGS:
-        raise InputError(f"--pooling {pooling}: an encoder pools with one of {', '.join(POOLINGS)}")
+    check_pooling(pooling)
     indices = layer_indices(layers, backbone.num_layers)
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     padding_mask, segment_ids = EncoderInputs(pad_id, name="encoder_inputs")(token_ids)

@@ -2,8 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from mltc_keras.encoders import POOLINGS, load_pretrained
-from mltc_keras.errors import InputError
+from mltc_keras.encoders import check_pooling, load_pretrained
 
 
 @dataclass
@@ -16,6 +15,5 @@ class EncoderSpec:
 
     def load_encoder(self):
         """The --pretrained encoder, once --pooling is known to be one it can use."""
-        if self.pooling not in POOLINGS:
-            raise InputError(f"--pooling {self.pooling}: an encoder pools with one of {', '.join(POOLINGS)}")
+        check_pooling(self.pooling)
         return load_pretrained(self.pretrained)
