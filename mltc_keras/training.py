@@ -13,8 +13,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mltc_keras.artifact import TextClassifier, save_atomic
-from mltc_keras.atomic import refuse_existing
+from mltc_keras.artifact import TextClassifier, refuse_model_output, save_atomic
 from mltc_keras.config import DEFAULT_TRAIN, DEFAULT_VALID
 from mltc_keras.data import labels_without_positives, read_labelled_csv
 from mltc_keras.errors import InputError, Interrupted
@@ -202,9 +201,7 @@ def build_classifier(opts, arch, spec, features, labels, y_train=None, batches_p
 def train(opts):
     arch = get_arch(opts.arch)
     output = Path(opts.output or f"models/{opts.arch}.keras")
-    if output.suffix != ".keras":
-        raise InputError(f"--output {output}: a model file must end in .keras")
-    refuse_existing(output, opts.overwrite)
+    refuse_model_output(output, opts.overwrite)
     spec = model_spec(arch, opts)
 
     train_data, valid_data = load_splits(opts)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mltc_keras.artifact import load_classifier, save_atomic
-from mltc_keras.atomic import refuse_existing, write_atomic
+from mltc_keras.artifact import load_classifier, refuse_model_output, save_atomic
+from mltc_keras.atomic import write_atomic
 from mltc_keras.data import read_labelled_csv
 from mltc_keras.errors import InputError
 from mltc_keras.evaluation import evaluate_predictions
@@ -42,10 +42,8 @@ def tune_model(opts):
         warnings.warn(f"{opts.data} looks like a test split: thresholds tuned on it make its scores optimistic; "
                       "tune on validation data", UserWarning, stacklevel=2)
     backup = None
-    if opts.output and Path(opts.output).suffix != ".keras":
-        raise InputError(f"--output {opts.output}: a model file must end in .keras")
     if opts.output:
-        refuse_existing(opts.output, opts.overwrite)
+        refuse_model_output(opts.output, opts.overwrite)
     else:
         backup = backup_path(opts.model)
         if backup.exists() and not opts.overwrite:
