@@ -20,11 +20,11 @@ import keras
 import numpy as np
 
 from mltc_keras.cli import train_options
-from mltc_keras.encoders import Pretrained, load_pretrained
-from mltc_keras.features import EncoderTokenFeatures
+from mltc_keras.encoders.pretrained import Pretrained, load_pretrained
+from mltc_keras.models.features import EncoderTokenFeatures
 from mltc_keras.models import bert
-from mltc_keras.text import Tokenizer
-from mltc_keras.training import build_classifier, model_spec, precision
+from mltc_keras.text.tokenizer import Tokenizer
+from mltc_keras.training.trainer import build_classifier, model_spec, precision
 
 ROOT = Path(__file__).resolve().parent.parent
 MINILM = os.environ.get("MLTC_MINILM", str(Path.home() / ".cache" / "mltc-keras" / "all-minilm-l6-v2"))

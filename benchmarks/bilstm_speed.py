@@ -14,12 +14,12 @@ import time
 import keras
 
 from mltc_keras.cli import train_options
-from mltc_keras.data import read_labelled_csv
-from mltc_keras.features import TokenFeatures
+from mltc_keras.data.reader import read_labelled_csv
+from mltc_keras.models.features import TokenFeatures
 from mltc_keras.models import get_arch
-from mltc_keras.pipeline import batches
-from mltc_keras.text import Tokenizer
-from mltc_keras.training import model_spec, build_classifier
+from mltc_keras.text.batching import batches
+from mltc_keras.text.tokenizer import Tokenizer
+from mltc_keras.training.trainer import model_spec, build_classifier
 
 CONFIGS = {
     "recurrent_dropout 0 (default)": {},

@@ -9,9 +9,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up 
 
 __version__ = "0.1.0"
 
-from mltc_keras import layers, losses, metrics, optimization  # noqa: F401  (registration)
-from mltc_keras.artifact import TextClassifier  # noqa: F401
-from mltc_keras.predictor import Predictor, load  # noqa: F401
+from mltc_keras.nn import layers, losses, metrics, schedules  # noqa: F401  (registration)
+from mltc_keras.models.text_classifier import TextClassifier  # noqa: F401
+from mltc_keras.serving.predictor import Predictor, load  # noqa: F401
 
 
 def train(**options):
@@ -19,6 +19,6 @@ def train(**options):
     (`train="my.csv", epochs=5, embedding_dim=128, preset="seed"`). Returns a TrainResult with
     the output path, the trained TextClassifier and the timings."""
     from mltc_keras.cli import train_options
-    from mltc_keras.training import train as run
+    from mltc_keras.training.trainer import train as run
 
     return run(train_options(options))

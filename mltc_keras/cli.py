@@ -6,9 +6,9 @@ import json
 import sys
 import warnings
 
-from mltc_keras.config import EmbedOptions, EvaluateOptions, PredictOptions, TrainOptions, option_fields
+from mltc_keras.options import EmbedOptions, EvaluateOptions, PredictOptions, TrainOptions, option_fields
 from mltc_keras.errors import InputError, Interrupted
-from mltc_keras.config import CompareOptions, TuneThresholdsOptions
+from mltc_keras.options import CompareOptions, TuneThresholdsOptions
 
 
 def _flag(name):
@@ -83,27 +83,27 @@ def train_options(values):
 def _run(args):
     values = {k: v for k, v in vars(args).items() if k != "command"}
     if args.command == "train":
-        from mltc_keras.training import train
+        from mltc_keras.training.trainer import train
 
         result = train(train_options(values))
         print(f"saved {result.output} ({result.epochs_run} epochs, {result.seconds:.0f} s training, "
               f"{result.samples_per_second:.0f} samples/s); logs in {result.run_dir}")
     elif args.command == "evaluate":
-        from mltc_keras.commands import evaluate
+        from mltc_keras.commands.apply import evaluate
 
         _, text = evaluate(EvaluateOptions(**values))
         print(text)
     elif args.command == "tune-thresholds":
-        from mltc_keras.tuning import format_tuning, tune_model
+        from mltc_keras.commands.tune_thresholds import format_tuning, tune_model
 
         opts = TuneThresholdsOptions(**values)
         print(format_tuning(tune_model(opts), opts))
     elif args.command == "compare":
-        from mltc_keras.comparison import compare, format_comparison
+        from mltc_keras.commands.compare import compare, format_comparison
 
         print(format_comparison(compare(CompareOptions(**values))))
     elif args.command == "predict":
-        from mltc_keras.commands import predict
+        from mltc_keras.commands.apply import predict
 
         opts = PredictOptions(**values)
         results = predict(opts)
@@ -112,7 +112,7 @@ def _run(args):
         for text, result in results or []:
             print(json.dumps({"text": text, **result}))
     elif args.command == "embed":
-        from mltc_keras.commands import embed
+        from mltc_keras.commands.apply import embed
 
         opts = EmbedOptions(**values)
         rows, dim = embed(opts)

@@ -40,7 +40,7 @@ def test_fine_tuned_model_reloads_in_a_fresh_process_with_identical_outputs(trai
 
 def test_the_encoder_was_fine_tuned(trained):
     import mltc_keras
-    from mltc_keras.encoders import encoder_network, load_pretrained
+    from mltc_keras.encoders.pretrained import encoder_network, load_pretrained
 
     network = mltc_keras.load(trained / "models" / "b.keras").model.network
     original = load_pretrained(str(trained / "tiny-bert"))

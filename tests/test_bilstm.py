@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from mltc_keras.layers import AttentionPooling, MaskedGlobalMaxPooling1D
+from mltc_keras.nn.layers import AttentionPooling, MaskedGlobalMaxPooling1D
 from mltc_keras.models import get_arch
 from mltc_keras.models.bilstm import PRESETS, Spec, attention_model, build
 from conftest import inputs_of_width

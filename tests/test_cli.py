@@ -95,7 +95,7 @@ def test_reload_in_two_fresh_processes_gives_identical_probabilities(trained):
 
 def test_python_api_model_reloads_identically_elsewhere(data_dir):
     import mltc_keras
-    from mltc_keras.predictor import Predictor
+    from mltc_keras.serving.predictor import Predictor
 
     result = mltc_keras.train(train=str(data_dir / "train.csv"), valid=str(data_dir / "valid.csv"), epochs=1,
                               output=str(data_dir / "api.keras"), logs_dir=str(data_dir / "logs"),

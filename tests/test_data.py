@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mltc_keras.data import (
+from mltc_keras.data.reader import (
     LabelledTexts,
     labels_without_positives,
     read_labelled_csv,

@@ -56,7 +56,7 @@ def test_saved_model_predicts_raw_text_identically_in_a_fresh_process(trained):
 
 def test_encoder_in_the_file_is_the_frozen_checkpoint(trained):
     import mltc_keras
-    from mltc_keras.encoders import encoder_network, load_pretrained
+    from mltc_keras.encoders.pretrained import encoder_network, load_pretrained
 
     model = mltc_keras.load(trained / "models" / "eh.keras").model
     saved_encoder = next(layer for layer in model.network.layers if layer.name == "encoder")
@@ -95,7 +95,7 @@ def test_embed_command_writes_npy_in_row_order_and_shares_the_cache(trained):
     vectors = np.load(trained / "train.npy")
     assert vectors.shape == (160, 16) and vectors.dtype == np.float32
 
-    from mltc_keras.encoders import encoder_network, load_pretrained
+    from mltc_keras.encoders.pretrained import encoder_network, load_pretrained
 
     original = load_pretrained(str(trained / "tiny-bert"))
     texts = [row[0] for row in make_rows(160, seed=1)]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from mltc_keras.embeddings import cache_path, embed_cached
-from mltc_keras.encoders import encoder_network, layer_indices, load_pretrained
+from mltc_keras.encoders.embedding_cache import cache_path, embed_cached
+from mltc_keras.encoders.pretrained import encoder_network, layer_indices, load_pretrained
 from mltc_keras.errors import InputError
 from tiny_bert import make_tiny_bert, make_tiny_distilbert, tiny_bert_weights
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import LABELS, TINY_MODEL, make_rows, run_cli, write_csv
-from mltc_keras.evaluation import PREDICTION_METRICS, SCORE_METRICS
-from mltc_keras.thresholds import make_grid, tune_for
+from mltc_keras.evaluation.metrics import PREDICTION_METRICS, SCORE_METRICS
+from mltc_keras.evaluation.thresholds import make_grid, tune_for
 from report_checks import linked_files, png_size
 
 
@@ -104,7 +104,7 @@ def test_evaluate_refuses_existing_outputs_without_overwrite(models, monkeypatch
 
 STATE_CODE = """
 import json, sys, mltc_keras
-from mltc_keras.data import read_labelled_csv
+from mltc_keras.data.reader import read_labelled_csv
 data = read_labelled_csv('valid.csv', expected_labels=mltc_keras.load(sys.argv[1]).labels)
 states = {}
 for path in sys.argv[1:]:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from mltc_keras.evaluation import HEADLINE, PREDICTION_METRICS, SCORE_METRICS, evaluate_predictions, format_report
+from mltc_keras.evaluation.metrics import HEADLINE, PREDICTION_METRICS, SCORE_METRICS, evaluate_predictions, format_report
 
 LABELS = ["sports", "politics", "science_and_technology", "arts", "constant"]
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from mltc_keras.layers import AttentionPooling, MaskedGlobalMaxPooling1D
+from mltc_keras.nn.layers import AttentionPooling, MaskedGlobalMaxPooling1D
 
 
 def np_(x):
@@ -187,7 +187,7 @@ def test_padding_gets_zero_weight_under_mixed_precision(policy):
 
 
 def test_masked_average_of_an_all_padding_row_is_zero_not_nan():
-    from mltc_keras.layers import MaskedGlobalAveragePooling1D
+    from mltc_keras.nn.layers import MaskedGlobalAveragePooling1D
 
     x = np.ones((2, 3, 4), dtype="float32")
     mask = np.array([[True, True, False], [False, False, False]])

@@ -1,4 +1,4 @@
-"""mltc_keras.losses against numpy reference implementations, serialisation, training and make_loss."""
+"""mltc_keras.nn.losses against numpy reference implementations, serialisation, training and make_loss."""
 
 import json
 import os
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import BLOCK_TENSORFLOW
-from mltc_keras.losses import (BinaryCrossentropy, FocalLoss, WeightedBinaryCrossentropy, make_loss,
+from mltc_keras.nn.losses import (BinaryCrossentropy, FocalLoss, WeightedBinaryCrossentropy, make_loss,
                                positive_weights)
 
 SEEDS = (0, 1, 2)
@@ -254,7 +254,7 @@ def test_bad_pos_weight_rejected():
 JAX_CHECK = BLOCK_TENSORFLOW + """
 import json, numpy as np, keras
 assert keras.backend.backend() == "jax"
-from mltc_keras.losses import BinaryCrossentropy, FocalLoss, WeightedBinaryCrossentropy
+from mltc_keras.nn.losses import BinaryCrossentropy, FocalLoss, WeightedBinaryCrossentropy
 y, p = np.array(json.loads(sys.argv[1]), "float32"), np.array(json.loads(sys.argv[2]), "float32")
 losses = [BinaryCrossentropy(0.1), FocalLoss(2.0, 0.25), WeightedBinaryCrossentropy([2.0] * y.shape[1])]
 values = [float(loss(y, p)) for loss in losses]

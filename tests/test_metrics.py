@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from mltc_keras.metrics import MultiLabelF1
+from mltc_keras.nn.metrics import MultiLabelF1
 
 N, L = 200, 7
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mltc_keras.errors import InputError
-from mltc_keras.optimization import WarmupDecay, make_optimizer, warmup_steps
+from mltc_keras.training.optimizer import WarmupDecay, make_optimizer, warmup_steps
 
 
 def options(**overrides):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from mltc_keras.pipeline import BUCKET, NumpyBatches, batches
+from mltc_keras.text.batching import BUCKET, NumpyBatches, batches
 
 MAX_LENGTH = 64
 
@@ -230,8 +230,8 @@ def test_prediction_batches_keep_input_order():
 def test_predict_by_length_returns_rows_in_input_order():
     import keras
 
-    from mltc_keras.layers import MaskedGlobalAveragePooling1D
-    from mltc_keras.pipeline import predict_by_length
+    from mltc_keras.nn.layers import MaskedGlobalAveragePooling1D
+    from mltc_keras.text.batching import predict_by_length
 
     ids_in = keras.Input((None,), dtype="int32")
     x = keras.layers.Embedding(20, 1, mask_zero=True,

@@ -1,7 +1,7 @@
 import pytest
 
 from mltc_keras.cli import train_options
-from mltc_keras.config import TrainOptions
+from mltc_keras.options import TrainOptions
 from mltc_keras.errors import InputError
 from mltc_keras.models import bilstm
 

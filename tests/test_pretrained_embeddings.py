@@ -3,7 +3,7 @@ import pytest
 from safetensors.numpy import save_file
 
 from mltc_keras.errors import InputError
-from mltc_keras.pretrained_embeddings import load_embeddings, project
+from mltc_keras.encoders.token_embeddings import load_embeddings, project
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"word{i}" for i in range(35)]
 TARGET_STD = 0.05 / np.sqrt(3)
@@ -148,7 +148,7 @@ def test_error_row_count_mismatch(tmp_path):
 
 
 def test_matches_tokenizer_vocabulary(tmp_path):
-    from mltc_keras.text import Tokenizer
+    from mltc_keras.text.tokenizer import Tokenizer
 
     checkpoint(tmp_path / "ckpt")
     tok = Tokenizer.from_vocab_file(str(tmp_path / "ckpt" / "vocab.txt"))
@@ -157,8 +157,8 @@ def test_matches_tokenizer_vocabulary(tmp_path):
 
 
 def test_bundled_embeddings_are_real_minilm_rows():
-    from mltc_keras.pretrained_embeddings import BUNDLED, bundled_matrix
-    from mltc_keras.text import Tokenizer
+    from mltc_keras.encoders.token_embeddings import BUNDLED, bundled_matrix
+    from mltc_keras.text.tokenizer import Tokenizer
 
     vocab = Tokenizer.bundled_wordpiece().vocabulary()
     matrix = bundled_matrix()

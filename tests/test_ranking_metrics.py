@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from mltc_keras.ranking_metrics import ndcg_at_k, precision_at_k, rows_with_positives
+from mltc_keras.evaluation.ranking import ndcg_at_k, precision_at_k, rows_with_positives
 
 
 def test_hand_computed():

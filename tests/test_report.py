@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from mltc_keras.atomic import write_dir_atomic
+from mltc_keras.data.atomic import write_dir_atomic
 from mltc_keras.errors import InputError
-from mltc_keras.evaluation import evaluate_predictions
-from mltc_keras.report import write_report
+from mltc_keras.evaluation.metrics import evaluate_predictions
+from mltc_keras.evaluation.report import write_report
 from report_checks import linked_files, png_size
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mltc_keras.stratify import stratified_split
+from mltc_keras.data.stratify import stratified_split
 
 GOEMOTIONS_TRAIN = Path(__file__).resolve().parents[1] / "data" / "goemotions" / "train.csv"
 
@@ -59,7 +59,7 @@ def test_fraction_must_be_between_0_and_1(fraction):
 
 
 def test_label_proportions_on_goemotions():
-    from mltc_keras.data import read_labelled_csv
+    from mltc_keras.data.reader import read_labelled_csv
 
     y = read_labelled_csv(GOEMOTIONS_TRAIN).y
     start = time.perf_counter()

@@ -8,10 +8,10 @@ from sklearn.metrics import f1_score
 
 from conftest import TINY_MODEL, inputs_of_width, make_rows, run_cli, run_python, write_csv
 from mltc_keras.errors import InputError
-from mltc_keras.losses import make_loss
-from mltc_keras.metrics import MultiLabelF1
+from mltc_keras.nn.losses import make_loss
+from mltc_keras.nn.metrics import MultiLabelF1
 from mltc_keras.models import bag, bilstm, embed_head
-from mltc_keras.tasks import (column_ranges, label_weights, output_heads, parse_task_weights, parse_tasks,
+from mltc_keras.training.tasks import (column_ranges, label_weights, output_heads, parse_task_weights, parse_tasks,
                               with_task_heads)
 
 LABELS = ["joy", "anger", "question"]

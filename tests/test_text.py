@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mltc_keras.text import Tokenizer, bundled_vocab_path
+from mltc_keras.text.tokenizer import Tokenizer, bundled_vocab_path
 
 SMALL_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "the", "cat", "sat", "##s"]
 
@@ -61,7 +61,7 @@ def test_encode_lowercases_and_maps_unknown(bert):
 
 
 def test_encode_more_rows_than_chunk(bert, monkeypatch):
-    import mltc_keras.text as text
+    import mltc_keras.text.tokenizer as text
 
     monkeypatch.setattr(text, "_CHUNK", 3)
     texts = [f"hello {'world ' * i}" for i in range(8)]

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from mltc_keras.thresholds import (DEFAULT_GRID, apply_thresholds, f1_curves, make_grid, tune_for,
+from mltc_keras.evaluation.thresholds import (DEFAULT_GRID, apply_thresholds, f1_curves, make_grid, tune_for,
                                   tune_global_threshold, tune_thresholds)
 
 

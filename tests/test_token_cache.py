@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from mltc_keras.text import Tokenizer
-from mltc_keras.token_cache import cache_key, default_cache_dir, encode_cached
+from mltc_keras.text.tokenizer import Tokenizer
+from mltc_keras.text.token_cache import cache_key, default_cache_dir, encode_cached
 
 TEXTS = ["hello world", "The cat sat on the mat", "", "unknown \u2603"]
 

@@ -1,10 +1,10 @@
 import numpy as np
 
 from mltc_keras.cli import train_options
-from mltc_keras.features import TokenFeatures
+from mltc_keras.models.features import TokenFeatures
 from mltc_keras.models import get_arch
-from mltc_keras.text import Tokenizer
-from mltc_keras.training import build_classifier, model_spec, prior_log_odds
+from mltc_keras.text.tokenizer import Tokenizer
+from mltc_keras.training.trainer import build_classifier, model_spec, prior_log_odds
 
 TINY = {"embedding_dim": 8, "lstm_units": 4, "attention_units": 4, "dense_units": 8}
 
@@ -45,8 +45,8 @@ def test_label_smoothed_loss_matches_numpy():
 
 
 def test_same_seed_same_model(data_dir):
-    from mltc_keras.predictor import Predictor
-    from mltc_keras.training import train
+    from mltc_keras.serving.predictor import Predictor
+    from mltc_keras.training.trainer import train
 
     probs = []
     for run in ("one", "two"):

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from mltc_keras.errors import InputError
-from mltc_keras.text import Tokenizer
-from mltc_keras.word_vocab import build_word_tokenizer
+from mltc_keras.text.tokenizer import Tokenizer
+from mltc_keras.text.word_vocab import build_word_tokenizer
 
 TEXTS = ["The cat sat.", "the CAT ran!", "A dog ran, the dog sat?", "zebra"]
 # counts: the 3, cat 2, dog 2, ran 2, sat 2, "." 1, "!" 1, "," 1, "?" 1, a 1, zebra 1

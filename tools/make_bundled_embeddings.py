@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mltc_keras.pretrained_embeddings import BUNDLED_EMBEDDINGS, read_checkpoint_matrix
-from mltc_keras.text import bundled_vocab_path
+from mltc_keras.encoders.token_embeddings import BUNDLED_EMBEDDINGS, read_checkpoint_matrix
+from mltc_keras.text.tokenizer import bundled_vocab_path
 
 
 def main(folder):

@@ -1,6 +1,6 @@
 """`--arch bag`: token ids -> Embedding -> masked mean over tokens (EmbeddingBag) -> MLP -> sigmoid.
 
-Meant for the word-level tokenizer of `mltc_keras.word_vocab` (its options are `min_count` and
+Meant for the word-level tokenizer of `mltc_keras.text.word_vocab` (its options are `min_count` and
 `max_vocab` below); padding (id 0) is masked, so the mean covers real tokens only.
 """
 
@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 import keras
 
-from mltc_keras.features import TokenFeatures
-from mltc_keras.layers import MaskedGlobalAveragePooling1D
+from mltc_keras.models.features import TokenFeatures
+from mltc_keras.nn.layers import MaskedGlobalAveragePooling1D
 from mltc_keras.models.dense_stack import dense_stack
-from mltc_keras.word_vocab import build_word_tokenizer
+from mltc_keras.text.word_vocab import build_word_tokenizer
 
 
 @dataclass

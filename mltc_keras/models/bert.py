@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import keras
 
-from mltc_keras.encoders import encoder_network
-from mltc_keras.features import EncoderTokenFeatures
+from mltc_keras.encoders.pretrained import encoder_network
+from mltc_keras.models.features import EncoderTokenFeatures
 from mltc_keras.models.encoder_spec import EncoderSpec
 
 

@@ -4,9 +4,9 @@ from dataclasses import dataclass, field
 
 import keras
 
-from mltc_keras.features import TokenFeatures
-from mltc_keras.layers import AttentionPooling, MaskedGlobalMaxPooling1D
-from mltc_keras.text import Tokenizer
+from mltc_keras.models.features import TokenFeatures
+from mltc_keras.nn.layers import AttentionPooling, MaskedGlobalMaxPooling1D
+from mltc_keras.text.tokenizer import Tokenizer
 
 
 @dataclass

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import keras
 
-from mltc_keras.features import EmbeddingFeatures
+from mltc_keras.models.features import EmbeddingFeatures
 from mltc_keras.models.dense_stack import dense_stack
 from mltc_keras.models.encoder_spec import EncoderSpec
 

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from mltc_keras.encoders import check_pooling, load_pretrained
+from mltc_keras.encoders.pretrained import check_pooling, load_pretrained
 
 
 @dataclass

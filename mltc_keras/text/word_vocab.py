@@ -8,7 +8,7 @@ pre-tokenizer: every punctuation character is a token of its own). Ids:
     2, 3, ...         words by descending count, ties in alphabetical order, count >= min_count,
                       at most max_vocab of them
 
-No [CLS]/[SEP] are added. The result is a `mltc_keras.text.Tokenizer`, so it serialises with
+No [CLS]/[SEP] are added. The result is a `mltc_keras.text.tokenizer.Tokenizer`, so it serialises with
 `to_json`/`from_json` and `encode` gives right-padded int32 ids like the WordPiece tokenizers.
 """
 
@@ -18,7 +18,7 @@ from tokenizers import Tokenizer as _HFTokenizer
 from tokenizers import models, normalizers, pre_tokenizers
 
 from mltc_keras.errors import InputError
-from mltc_keras.text import Tokenizer
+from mltc_keras.text.tokenizer import Tokenizer
 
 PAD_TOKEN = "[PAD]"
 UNK_TOKEN = "[UNK]"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from mltc_keras.errors import InputError
 
 _ZERO, _ONE = ("0", "0.0"), ("1", "1.0")
 

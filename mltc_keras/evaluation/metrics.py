@@ -8,9 +8,9 @@ the thresholds used and, side by side, at 0.5 (`at_0.5`); and those of the score
 import numpy as np
 from sklearn import metrics as skm
 
-from mltc_keras.ranking_metrics import KS, ndcg_at_k, precision_at_k, rows_with_positives
-from mltc_keras.text_table import render
-from mltc_keras.thresholds import apply_thresholds
+from mltc_keras.evaluation.ranking import KS, ndcg_at_k, precision_at_k, rows_with_positives
+from mltc_keras.evaluation.tables import render
+from mltc_keras.evaluation.thresholds import apply_thresholds
 
 AVERAGES = ("micro", "macro", "weighted", "samples")
 PREDICTION_METRICS = (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mltc_keras.atomic import write_atomic
+from mltc_keras.data.atomic import write_atomic
 
 
 def default_cache_dir():

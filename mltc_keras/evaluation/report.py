@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mltc_keras.atomic import write_dir_atomic
-from mltc_keras.evaluation import PER_LABEL_COLUMNS, PREDICTION_METRICS, SCORE_METRICS
-from mltc_keras.thresholds import apply_thresholds, f1_curves
+from mltc_keras.data.atomic import write_dir_atomic
+from mltc_keras.evaluation.metrics import PER_LABEL_COLUMNS, PREDICTION_METRICS, SCORE_METRICS
+from mltc_keras.evaluation.thresholds import apply_thresholds, f1_curves
 
 DPI = 100
 SHOWN_PR_CURVES = 3  # the best and the worst labels by PR-AUC, each this many

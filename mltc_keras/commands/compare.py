@@ -4,12 +4,12 @@ import time
 
 import numpy as np
 
-from mltc_keras.artifact import thresholds_array
-from mltc_keras.atomic import refuse_existing, write_json_atomic
-from mltc_keras.data import read_labelled_csv
-from mltc_keras.evaluation import evaluate_predictions
-from mltc_keras.predictor import load
-from mltc_keras.text_table import cell, render
+from mltc_keras.models.text_classifier import thresholds_array
+from mltc_keras.data.atomic import refuse_existing, write_json_atomic
+from mltc_keras.data.reader import read_labelled_csv
+from mltc_keras.evaluation.metrics import evaluate_predictions
+from mltc_keras.serving.predictor import load
+from mltc_keras.evaluation.tables import cell, render
 
 # (column, better): the best value of each column gets a "*"; parameters: fewer is better.
 COLUMNS = (("arch", None), ("parameters", min), ("trainable_parameters", min),

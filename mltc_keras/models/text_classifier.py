@@ -13,7 +13,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mltc_keras.atomic import refuse_existing, write_atomic
+from mltc_keras.data.atomic import refuse_existing, write_atomic
 
 
 @keras.saving.register_keras_serializable(package="mltc_keras")

@@ -13,19 +13,19 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mltc_keras.artifact import TextClassifier, refuse_model_output, save_atomic
-from mltc_keras.config import DEFAULT_TRAIN, DEFAULT_VALID
-from mltc_keras.data import labels_without_positives, read_labelled_csv
+from mltc_keras.models.text_classifier import TextClassifier, refuse_model_output, save_atomic
+from mltc_keras.options import DEFAULT_TRAIN, DEFAULT_VALID
+from mltc_keras.data.reader import labels_without_positives, read_labelled_csv
 from mltc_keras.errors import InputError, Interrupted
-from mltc_keras.losses import make_loss, positive_weights
-from mltc_keras.metrics import MultiLabelF1
+from mltc_keras.nn.losses import make_loss, positive_weights
+from mltc_keras.nn.metrics import MultiLabelF1
 from mltc_keras.models import get_arch
-from mltc_keras.optimization import make_optimizer, uses_schedule
-from mltc_keras.pretrained_embeddings import load_embeddings
-from mltc_keras.stratify import stratified_split
-from mltc_keras.tasks import (column_ranges, label_weights, parse_task_weights, parse_tasks, set_output_biases,
+from mltc_keras.training.optimizer import make_optimizer, uses_schedule
+from mltc_keras.encoders.token_embeddings import load_embeddings
+from mltc_keras.data.stratify import stratified_split
+from mltc_keras.training.tasks import (column_ranges, label_weights, parse_task_weights, parse_tasks, set_output_biases,
                               with_task_heads)
-from mltc_keras.thresholds import tune_thresholds
+from mltc_keras.evaluation.thresholds import tune_thresholds
 
 # Test hook: kill this process (SIGKILL, nothing cleaned up) after that many epochs, to prove resuming.
 KILL_AFTER_EPOCH_ENV = "MLTC_KERAS_KILL_AFTER_EPOCH"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mltc_keras.atomic import write_atomic
-from mltc_keras.pipeline import predict_by_length
-from mltc_keras.token_cache import default_cache_dir, encode_cached, texts_digest
+from mltc_keras.data.atomic import write_atomic
+from mltc_keras.text.batching import predict_by_length
+from mltc_keras.text.token_cache import default_cache_dir, encode_cached, texts_digest
 
 BATCH_SIZE = 128
 

@@ -7,11 +7,11 @@ into one that reads token ids, which is what the saved model takes.
 
 import keras
 
-from mltc_keras.embeddings import embed_cached
-from mltc_keras.encoders import encoder_network, layer_indices
+from mltc_keras.encoders.embedding_cache import embed_cached
+from mltc_keras.encoders.pretrained import encoder_network, layer_indices
 from mltc_keras.errors import InputError
-from mltc_keras.pipeline import DenseBatches, batches
-from mltc_keras.token_cache import encode_cached
+from mltc_keras.text.batching import DenseBatches, batches
+from mltc_keras.text.token_cache import encode_cached
 
 
 class TokenFeatures:

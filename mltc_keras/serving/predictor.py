@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from mltc_keras.artifact import load_classifier, thresholds_array
-from mltc_keras.pipeline import predict_by_length
-from mltc_keras.text import Tokenizer
+from mltc_keras.models.text_classifier import load_classifier, thresholds_array
+from mltc_keras.text.batching import predict_by_length
+from mltc_keras.text.tokenizer import Tokenizer
 
 
 class Predictor:

@@ -19,8 +19,8 @@ from pathlib import Path
 import keras
 
 from mltc_keras.errors import InputError
-from mltc_keras.layers import EncoderInputs, SequencePooling
-from mltc_keras.text import Tokenizer
+from mltc_keras.nn.layers import EncoderInputs, SequencePooling
+from mltc_keras.text.tokenizer import Tokenizer
 
 FOLDER_FILES = "config.json, model.safetensors, and tokenizer.json or vocab.txt"
 POOLINGS = ("mean", "cls")

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from mltc_keras.artifact import load_classifier, refuse_model_output, save_atomic
-from mltc_keras.atomic import write_atomic
-from mltc_keras.data import read_labelled_csv
+from mltc_keras.models.text_classifier import load_classifier, refuse_model_output, save_atomic
+from mltc_keras.data.atomic import write_atomic
+from mltc_keras.data.reader import read_labelled_csv
 from mltc_keras.errors import InputError
-from mltc_keras.evaluation import evaluate_predictions
-from mltc_keras.predictor import Predictor
-from mltc_keras.text_table import render
-from mltc_keras.thresholds import make_grid, tune_for
+from mltc_keras.evaluation.metrics import evaluate_predictions
+from mltc_keras.serving.predictor import Predictor
+from mltc_keras.evaluation.tables import render
+from mltc_keras.evaluation.thresholds import make_grid, tune_for
 
 SHOWN = ("micro_f1", "macro_f1", "samples_f1", "micro_precision", "micro_recall")
 

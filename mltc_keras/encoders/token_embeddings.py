@@ -63,7 +63,7 @@ def project(matrix, dim):
 def load_embeddings(source, vocab, dim):
     """(len(vocab), dim) float32 matrix from the checkpoint folder `source`, or the bundled one."""
     if source == BUNDLED:
-        from mltc_keras.text import bundled_vocab_path
+        from mltc_keras.text.tokenizer import bundled_vocab_path
 
         if Path(bundled_vocab_path()).read_text(encoding="utf-8").splitlines() != vocab:
             raise InputError("--init-embeddings bundled: needs the bundled bert-base-uncased tokenizer")

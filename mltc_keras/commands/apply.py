@@ -5,12 +5,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mltc_keras.artifact import thresholds_array
-from mltc_keras.atomic import refuse_existing, refuse_existing_dir, write_atomic, write_json_atomic
-from mltc_keras.data import read_labelled_csv, read_text_csv
+from mltc_keras.models.text_classifier import thresholds_array
+from mltc_keras.data.atomic import refuse_existing, refuse_existing_dir, write_atomic, write_json_atomic
+from mltc_keras.data.reader import read_labelled_csv, read_text_csv
 from mltc_keras.errors import InputError
-from mltc_keras.evaluation import PER_LABEL_COLUMNS, evaluate_predictions, format_report, format_tasks, task_metrics
-from mltc_keras.predictor import load
+from mltc_keras.evaluation.metrics import PER_LABEL_COLUMNS, evaluate_predictions, format_report, format_tasks, task_metrics
+from mltc_keras.serving.predictor import load
 
 
 def evaluate(opts):
@@ -41,7 +41,7 @@ def evaluate(opts):
     if "tasks" in report:
         text += "\n\n" + format_tasks(report["tasks"])
     if opts.report:
-        from mltc_keras.report import write_report
+        from mltc_keras.evaluation.report import write_report
 
         write_report(opts.report, report, data.y, proba, history=predictor.model.history_log, overwrite=opts.overwrite)
         text += f"\n\nreport: {Path(opts.report) / 'index.html'}"
@@ -72,8 +72,8 @@ def predict(opts):
 
 def embed(opts):
     """Embeddings of every --input text by the --pretrained encoder, written to --output (.npy)."""
-    from mltc_keras.encoders import load_pretrained
-    from mltc_keras.features import EmbeddingFeatures
+    from mltc_keras.encoders.pretrained import load_pretrained
+    from mltc_keras.models.features import EmbeddingFeatures
 
     if Path(opts.output).suffix != ".npy":
         raise InputError(f"--output {opts.output}: embeddings are written as a .npy file; end the name in .npy")
