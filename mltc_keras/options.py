@@ -1,6 +1,17 @@
-"""One dataclass per command's options. Defaults here are the ones `--help` shows."""
+"""Every command's options: one dataclass each, their checks, and how train's are resolved.
 
+A field's metadata holds its `help`, and the rules its values must keep: `min`/`max` (inclusive),
+`above`/`below` (exclusive), `choices`, or `check` (a function raising ValueError). `validate`
+applies them to every field, so each option is checked here, before any work, with one error
+convention: an InputError naming the flag. The CLI and `mltc_keras.train` both come through here.
+Train's options resolve as the global defaults < the arch's `training_defaults` < a `--preset` <
+the options given.
+"""
+
+import math
 from dataclasses import dataclass, field, fields
+
+from mltc_keras.errors import InputError, reraise
 
 DEFAULT_TRAIN = "data/goemotions/train.csv"
 DEFAULT_VALID = "data/goemotions/valid.csv"
@@ -33,29 +44,29 @@ class TrainOptions(DataOptions):
     valid: str = field(default=None, metadata={
         "help": f"validation CSV (default: {DEFAULT_VALID} with the default --train, else a stratified "
                 "split of --train)"})
-    valid_fraction: float = field(default=0.1, metadata={"help": "share of --train held out when there is no --valid"})
-    max_length: int = field(default=128, metadata={"help": "tokens per text; longer texts are cut"})
-    epochs: int = field(default=15, metadata={"help": "maximum epochs (early stopping usually ends sooner)"})
-    batch_size: int = field(default=64, metadata={"help": "global batch size (split across GPUs)"})
-    learning_rate: float = field(default=2e-3, metadata={"help": "learning rate (the peak one with --warmup or a decay)"})
+    valid_fraction: float = field(default=0.1, metadata={"above": 0, "below": 1, "help": "share of --train held out when there is no --valid"})
+    max_length: int = field(default=128, metadata={"min": 1, "max": 100_000, "help": "tokens per text; longer texts are cut"})
+    epochs: int = field(default=15, metadata={"min": 1, "max": 100_000, "help": "maximum epochs (early stopping usually ends sooner)"})
+    batch_size: int = field(default=64, metadata={"min": 1, "max": 1 << 20, "help": "global batch size (split across GPUs)"})
+    learning_rate: float = field(default=2e-3, metadata={"above": 0, "max": 10, "help": "learning rate (the peak one with --warmup or a decay)"})
     loss: str = field(default="bce", metadata={
         "help": "bce; focal (sigmoid focal loss); weighted-bce (each label's positives weighted by its "
                 "negatives/positives in train, capped by --max-pos-weight)", "choices": ("bce", "focal", "weighted-bce")})
-    label_smoothing: float = field(default=0.0, metadata={"help": "label smoothing for bce and focal"})
-    focal_gamma: float = field(default=2.0, metadata={"help": "focal loss focusing exponent"})
-    focal_alpha: float = field(default=0.25, metadata={"help": "focal loss weight of the positive class"})
-    max_pos_weight: float = field(default=50.0, metadata={"help": "cap on weighted-bce's per-label positive weight"})
-    clipnorm: float = field(default=None, metadata={"help": "clip each gradient to this norm (default: no clipping)"})
+    label_smoothing: float = field(default=0.0, metadata={"min": 0, "below": 1, "help": "label smoothing for bce and focal"})
+    focal_gamma: float = field(default=2.0, metadata={"min": 0, "max": 100, "help": "focal loss focusing exponent"})
+    focal_alpha: float = field(default=0.25, metadata={"min": 0, "max": 1, "help": "focal loss weight of the positive class"})
+    max_pos_weight: float = field(default=50.0, metadata={"min": 1, "max": 1e6, "help": "cap on weighted-bce's per-label positive weight"})
+    clipnorm: float = field(default=None, metadata={"above": 0, "max": 1e6, "help": "clip each gradient to this norm (default: no clipping)"})
     optimizer: str = field(default="adam", metadata={
         "help": "adam; adamw (decoupled --weight-decay, not applied to biases or LayerNorm/BatchNorm scales)",
         "choices": ("adam", "adamw")})
-    weight_decay: float = field(default=0.01, metadata={"help": "AdamW's weight decay"})
+    weight_decay: float = field(default=0.01, metadata={"min": 0, "max": 10, "help": "AdamW's weight decay"})
     lr_schedule: str = field(default="constant", metadata={
         "help": "constant (then the rate halves when validation loss stalls); linear or cosine decay to 0 after "
                 "the warm-up", "choices": ("constant", "linear", "cosine")})
-    warmup: float = field(default=0.0, metadata={
+    warmup: float = field(default=0.0, metadata={"min": 0, "max": 1e9, 
         "help": "linear warm-up of the learning rate: a fraction of all updates (0.1) or a number of updates (500)"})
-    accumulate: int = field(default=1, metadata={
+    accumulate: int = field(default=1, metadata={"min": 1, "max": 100_000, 
         "help": "average the gradients of this many batches per update: the update of an N-times larger batch "
                 "without its memory"})
     mixed_precision: str = field(default="off", metadata={
@@ -72,7 +83,7 @@ class TrainOptions(DataOptions):
                 "each task gets its own sigmoid head and metrics; every label belongs to one task"})
     task_weights: str = field(default=None, metadata={
         "help": "weights of the tasks' losses, e.g. 'emotion=1,sentiment=0.5' (default: 1 each)"})
-    patience: int = field(default=3, metadata={"help": "epochs without validation micro-F1 gain before stopping"})
+    patience: int = field(default=3, metadata={"min": 1, "max": 100_000, "help": "epochs without validation micro-F1 gain before stopping"})
     output: str = field(default=None, metadata={"help": "model file to write (default: models/<arch>.keras)"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --output"})
     run_name: str = field(default=None, metadata={"help": "name of the run's folder under --logs-dir (default: the output's stem)"})
@@ -81,17 +92,17 @@ class TrainOptions(DataOptions):
     strategy: str = field(default="auto", metadata={
         "help": "auto: MirroredStrategy when TensorFlow sees more than one GPU; mirrored; none",
         "choices": ("auto", "mirrored", "none")})
-    seed: int = field(default=42, metadata={"help": "seed for weights, shuffling and the validation split"})
-    model: dict = field(default_factory=dict, metadata={"cli": False})
+    seed: int = field(default=42, metadata={"min": 0, "max": 2**32 - 1, "help": "seed for weights, shuffling and the validation split"})
+    model: object = field(default=None, metadata={"cli": False})  # the arch's Spec
 
 
 @dataclass
 class EvaluateOptions(DataOptions):
     model: str = field(default=None, metadata={"help": "model file (.keras)", "required": True})
     data: str = field(default="data/goemotions/test.csv", metadata={"help": "labelled CSV to evaluate on"})
-    threshold: float = field(default=None, metadata={"help": "one threshold for every label (default: the model's tuned ones)"})
+    threshold: float = field(default=None, metadata={"min": 0, "max": 1, "help": "one threshold for every label (default: the model's tuned ones)"})
     json: str = field(default=None, metadata={"help": "also write the metrics as JSON to this file"})
-    batch_size: int = field(default=256, metadata={"help": "prediction batch size"})
+    batch_size: int = field(default=256, metadata={"min": 1, "max": 1 << 20, "help": "prediction batch size"})
     per_label_csv: str = field(default=None, metadata={"help": "also write the per-label table as CSV to this file"})
     report: str = field(default=None, metadata={
         "help": "also write plots (PNG) and an offline index.html with the tables into this folder"})
@@ -106,11 +117,11 @@ class TuneThresholdsOptions(DataOptions):
     objective: str = field(default="per-label-f1", metadata={
         "help": "per-label-f1: each label its own best threshold; macro-f1 / micro-f1: one threshold shared by "
                 "every label, the best for that average", "choices": ("per-label-f1", "macro-f1", "micro-f1")})
-    grid: int = field(default=91, metadata={"help": "number of candidate thresholds, evenly spaced over 0.05..0.95"})
+    grid: int = field(default=91, metadata={"min": 2, "max": 100_000, "help": "number of candidate thresholds, evenly spaced over 0.05..0.95"})
     output: str = field(default=None, metadata={
         "help": "write the tuned model here (default: replace --model, keeping the original as <stem>.bak.keras)"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --output or backup file"})
-    batch_size: int = field(default=256, metadata={"help": "prediction batch size"})
+    batch_size: int = field(default=256, metadata={"min": 1, "max": 1 << 20, "help": "prediction batch size"})
 
 
 @dataclass
@@ -119,7 +130,7 @@ class CompareOptions(DataOptions):
     data: str = field(default="data/goemotions/test.csv", metadata={"help": "labelled CSV to compare them on"})
     json: str = field(default=None, metadata={"help": "also write the table as JSON to this file"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --json"})
-    batch_size: int = field(default=256, metadata={"help": "prediction batch size"})
+    batch_size: int = field(default=256, metadata={"min": 1, "max": 1 << 20, "help": "prediction batch size"})
 
 
 @dataclass
@@ -130,9 +141,9 @@ class PredictOptions:
     output: str = field(default=None, metadata={"help": "CSV to write: the input rows plus one score column per label and the labels"})
     text_column: str = field(default="text", metadata={"help": "column of --input holding the texts"})
     drop_empty: bool = field(default=False, metadata={"help": "drop --input rows with empty texts instead of failing"})
-    threshold: float = field(default=None, metadata={"help": "one threshold for every label (default: the model's tuned ones)"})
+    threshold: float = field(default=None, metadata={"min": 0, "max": 1, "help": "one threshold for every label (default: the model's tuned ones)"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --output"})
-    batch_size: int = field(default=256, metadata={"help": "prediction batch size"})
+    batch_size: int = field(default=256, metadata={"min": 1, "max": 1 << 20, "help": "prediction batch size"})
 
 
 @dataclass
@@ -151,10 +162,110 @@ class EmbedOptions:
     layers: str = field(default="last", metadata={
         "help": "hidden states to pool and concatenate: last, all, or indices such as 0,6 (0: embedding output)"})
     normalize: bool = field(default=False, metadata={"help": "scale each pooled layer to unit length"})
-    max_length: int = field(default=128, metadata={"help": "tokens per text; longer texts are cut"})
+    max_length: int = field(default=128, metadata={"min": 1, "max": 100_000, "help": "tokens per text; longer texts are cut"})
     cache_dir: str = field(default=None, metadata={"help": "embedding cache (default: $MLTC_KERAS_CACHE or ~/.cache/mltc-keras)"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --output"})
 
 
 def option_fields(cls):
     return [f for f in fields(cls) if f.metadata.get("cli", True)]
+
+
+def flag(name):
+    return "--" + name.replace("_", "-")
+
+
+def _type_name(f):
+    return f.type if isinstance(f.type, str) else f.type.__name__
+
+
+def _bounds(meta):
+    parts = [f">= {meta['min']}" if "min" in meta else None, f"> {meta['above']}" if "above" in meta else None,
+             f"<= {meta['max']}" if "max" in meta else None, f"< {meta['below']}" if "below" in meta else None]
+    return " and ".join(p for p in parts if p)
+
+
+def check_value(f, value):
+    """InputError unless `value` keeps the rules of field `f`; None passes where None is the default."""
+    meta, kind = f.metadata, _type_name(f)
+    if value is None and f.default is None:
+        return
+    shown = f"{flag(f.name)} {value}"
+    if kind in ("int", "float"):
+        number_ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number_ok or (kind == "int" and not isinstance(value, int)):
+            raise InputError(f"{shown}: must be a {'whole number' if kind == 'int' else 'number'}")
+        if not math.isfinite(value):
+            raise InputError(f"{shown}: must be a finite number")
+        if (value < meta.get("min", -math.inf) or value <= meta.get("above", -math.inf)
+                or value > meta.get("max", math.inf) or value >= meta.get("below", math.inf)):
+            raise InputError(f"{shown}: must be {_bounds(meta)}")
+    elif kind == "bool" and not isinstance(value, bool):
+        raise InputError(f"{shown}: must be true or false")
+    elif kind == "str" and not isinstance(value, str):
+        raise InputError(f"{shown}: must be a string")
+    elif kind == "list" and not (isinstance(value, (list, tuple)) and value):
+        raise InputError(f"{flag(f.name)}: give at least one value")
+    if "choices" in meta and value not in meta["choices"]:
+        raise InputError(f"{shown}: choose from {', '.join(meta['choices'])}")
+    if "check" in meta:
+        with reraise(flag(f.name), value):
+            meta["check"](value)
+
+
+def validate(opts):
+    """`opts` (an options dataclass or an arch Spec) with every field checked; returns it."""
+    for f in option_fields(type(opts)):
+        if f.metadata.get("required") and getattr(opts, f.name) is None:
+            raise InputError(f"{flag(f.name)}: required")
+        check_value(f, getattr(opts, f.name))
+    return opts
+
+
+def _owners(field_name):
+    from mltc_keras.models import ARCHS
+
+    return [name for name, arch in ARCHS.items() if field_name in {f.name for f in fields(arch.Spec)}]
+
+
+def resolve_train_options(values):
+    """TrainOptions (with the arch's Spec in `.model`) from the options given by name, checked."""
+    from mltc_keras.models import ARCHS
+
+    values = dict(values)
+    arch_name = values.get("arch", TrainOptions.arch)
+    if arch_name not in ARCHS:
+        raise InputError(f"--arch {arch_name}: unknown model family; choose from {', '.join(ARCHS)}")
+    arch = ARCHS[arch_name]
+    spec_names = {f.name for f in fields(arch.Spec)}
+    common_names = {f.name for f in option_fields(TrainOptions)}
+    for name in values:
+        if name in spec_names or name in common_names:
+            continue
+        owners = _owners(name)
+        if owners:
+            raise InputError(f"{flag(name)}: an option of --arch {' and --arch '.join(owners)}, not of --arch {arch_name}")
+        raise InputError(f"{flag(name)}: not an option of train")
+    preset_name = values.get("preset")
+    if preset_name is not None and preset_name not in arch.presets:
+        raise InputError(f"--preset {preset_name}: unknown for --arch {arch_name}; "
+                         f"choose from {', '.join(arch.presets) or 'none (it has no presets)'}")
+    merged = {**arch.training_defaults, **(arch.presets[preset_name] if preset_name else {}), **values}
+    spec = validate(arch.Spec(**{k: v for k, v in merged.items() if k in spec_names}))
+    with reraise("--arch", arch_name):
+        arch.check(spec)
+    opts = validate(TrainOptions(**{k: v for k, v in merged.items() if k in common_names}, model=spec))
+    if "weight_decay" in values and opts.optimizer != "adamw":
+        raise InputError(f"--weight-decay {opts.weight_decay}: applies to --optimizer adamw only "
+                         f"(this run uses {opts.optimizer})")
+    if opts.task_weights and not opts.tasks:
+        raise InputError("--task-weights: also give --tasks")
+    return opts
+
+
+def resolve(cls, values):
+    """`cls(**values)` checked: the options of any command but train."""
+    unknown = set(values) - {f.name for f in option_fields(cls)}
+    if unknown:
+        raise InputError(f"{', '.join(sorted(flag(n) for n in unknown))}: not an option of this command")
+    return validate(cls(**values))

@@ -142,14 +142,29 @@ def test_missing_model_file(tmp_path):
     assert result.returncode == 2 and "nope.keras" in result.stderr
 
 
+KILL_AFTER_SECOND_EPOCH = """
+import os, signal, sys, keras, mltc_keras
+
+class KillAfter(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 >= 2:
+            os.kill(os.getpid(), signal.SIGKILL)  # nothing cleaned up, as after an out-of-memory kill
+
+mltc_keras.train(callbacks=[KillAfter()], **{options})
+"""
+
+
 def test_killed_run_resumes_from_last_epoch(data_dir):
-    args = ["train", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "3", "--patience", "5",
-            "--output", "r.keras", *TINY_MODEL]
-    killed = run_cli(*args, cwd=data_dir, env={"MLTC_KERAS_KILL_AFTER_EPOCH": "2"})
+    options = dict(train="train.csv", valid="valid.csv", epochs=3, patience=5, output="r.keras", embedding_dim=8,
+                   lstm_units=4, attention_units=4, dense_units=8, max_length=16, batch_size=16,
+                   cache_dir=str(data_dir / "cache"))
+    killed = run_python(KILL_AFTER_SECOND_EPOCH.format(options=options), cwd=data_dir)
     assert killed.returncode == -9, killed.stderr
     assert not (data_dir / "r.keras").exists()
     assert (data_dir / "logs" / "r" / "backup").is_dir()
 
+    args = ["train", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "3", "--patience", "5",
+            "--output", "r.keras", *TINY_MODEL]
     resumed = run_cli(*args, cwd=data_dir)
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming run 'r'" in resumed.stderr
@@ -160,6 +175,30 @@ def test_killed_run_resumes_from_last_epoch(data_dir):
     import mltc_keras
 
     assert mltc_keras.load(data_dir / "r.keras").model.history_log["epoch"] == [0, 1, 2]
+
+
+def test_sigterm_stops_training_with_the_resume_hint(data_dir):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = ["train", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "500", "--patience", "500",
+            "--output", "t.keras", *TINY_MODEL]
+    env = {**os.environ, "MLTC_KERAS_CACHE": str(data_dir / "cache"), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "mltc_keras", *args], cwd=data_dir, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    for line in process.stdout:  # the second epoch has begun: one epoch's resume state is on disk
+        if line.startswith("Epoch 3/") or time.monotonic() > deadline:
+            break
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("error: interrupted") and "run the same command again to resume" in last
+    assert not (data_dir / "t.keras").exists() and (data_dir / "logs" / "t" / "backup").is_dir()
 
 
 @pytest.mark.parametrize("command, expected", [("train", "(default: 128)"), ("evaluate", "--threshold"),
@@ -176,6 +215,25 @@ def test_mirrored_strategy_trains(data_dir):
     assert (data_dir / "m.keras").is_file()
 
 
+def test_mirrored_strategy_holds_the_variables():
+    import tensorflow as tf
+
+    from mltc_keras.models import get_arch
+    from mltc_keras.models.features import TokenFeatures
+    from mltc_keras.options import resolve_train_options
+    from mltc_keras.text.tokenizer import Tokenizer
+    from mltc_keras.training.trainer import build_classifier, distribution_strategy
+
+    strategy = distribution_strategy("mirrored")
+    assert isinstance(strategy, tf.distribute.MirroredStrategy)
+    assert distribution_strategy("none") is None and distribution_strategy("auto") is None  # one CPU, no GPU
+    opts = resolve_train_options({"embedding_dim": 8, "lstm_units": 4, "attention_units": 4, "dense_units": 8,
+                                  "init_embeddings": "none", "strategy": "mirrored"})
+    with strategy.scope():
+        model = build_classifier(opts, get_arch("bilstm"), TokenFeatures(Tokenizer.bundled_wordpiece()), LABELS)
+    assert all(isinstance(w.value, tf.distribute.DistributedValues) for w in model.trainable_weights)
+
+
 def test_bag_arch_trains_with_its_own_vocabulary_and_reloads(data_dir):
     result = run_cli("train", "--arch", "bag", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "2",
                      "--embedding-dim", "8", "--hidden-units", "8,4", "--min-count", "1", "--max-length", "16",
@@ -189,9 +247,13 @@ def test_bag_arch_trains_with_its_own_vocabulary_and_reloads(data_dir):
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == "bag focal 128 1.0"
-    assert "happy" in open(data_dir / "train.csv").read() and "'[PAD]'" in lines[1]
+    assert "'[PAD]'" in lines[1]
+    words = {word for row in csv.DictReader(open(data_dir / "train.csv")) for word in row["text"].split()}
+    vocabulary = run_python("import mltc_keras; print(*mltc_keras.load('bag.keras').tokenizer.vocabulary())",
+                            cwd=data_dir).stdout.split()
+    assert vocabulary[:2] == ["[PAD]", "[UNK]"] and set(vocabulary[2:]) == words  # --min-count 1: every word
     assert lines[2] == "(2, 3)"
-    assert lines[3] == "a model of arch 'bag' has no attention layer to read"
+    assert lines[3] == "a model of arch 'bag' has no attention to read; it offers none"
 
 
 @pytest.mark.parametrize("loss", ["focal", "weighted-bce"])

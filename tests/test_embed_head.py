@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 
 from conftest import inputs_of_width, make_rows, run_cli, run_python
+from arch_harness import run_arch_test
 from mltc_keras.errors import InputError
-from mltc_keras.models.embed_head import Spec, build, features
+from mltc_keras.models import get_arch
+from mltc_keras.models.embed_head import Spec
+from mltc_keras.options import resolve_train_options
 from tiny_bert import train_on_tiny_bert
 
 HEAD = ["--hidden-units", "16,8", "--max-length", "16", "--batch-size", "16"]
@@ -20,14 +23,20 @@ def trained(tmp_path_factory):
                               "--epochs", "3", *HEAD)
 
 
+def test_the_arch_harness(tmp_path):
+    vectors = np.random.default_rng(0).normal(size=(6, 16)).astype("float32")
+    run_arch_test("embed-head", dict(hidden_units="8", dropout=0.1), inputs_of_width(16), vectors, tmp_path,
+                  token_inputs=False)
+
+
 def test_head_spec():
-    model = build(Spec(), inputs_of_width(384), 28)
+    model = get_arch("embed-head").build(Spec(), inputs_of_width(384), 28)
     assert [model.get_layer(f"hidden_{i}").units for i in (1, 2)] == [512, 256]
     assert [model.get_layer(f"dropout_{i}").rate for i in (1, 2)] == [0.3, 0.3]
     assert model.get_layer("probabilities").units == 28
     assert model.get_layer("probabilities").compute_dtype == "float32"
-    with pytest.raises(InputError, match="--pooling max"):
-        features(Spec(pretrained="x", pooling="max"), [])
+    with pytest.raises(InputError, match="--pooling max: 'max': an encoder pools with one of mean, cls"):
+        resolve_train_options({"arch": "embed-head", "pretrained": "x", "pooling": "max"})
 
 
 def test_training_reads_cached_embeddings_and_saves_encoder_and_head(trained):

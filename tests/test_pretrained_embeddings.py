@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from mltc_keras.errors import InputError
+from mltc_keras.errors import InputError, reraise
 from mltc_keras.encoders.token_embeddings import load_embeddings, project
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"word{i}" for i in range(35)]
@@ -96,7 +96,8 @@ def test_project_shape_when_vocab_smaller_than_width():
 
 
 def error_message(source, vocab=VOCAB, dim=4):
-    with pytest.raises(InputError) as caught:
+    """The one line a user sees: the option's flag and value, then what is wrong."""
+    with pytest.raises(InputError) as caught, reraise("--init-embeddings", source):
         load_embeddings(source, vocab, dim)
     message = str(caught.value)
     assert str(source) in message
@@ -174,5 +175,5 @@ def test_bundled_embeddings_are_real_minilm_rows():
 
 
 def test_bundled_embeddings_refuse_another_vocabulary():
-    with pytest.raises(InputError, match="bundled"):
+    with pytest.raises(ValueError, match="bundled"):
         load_embeddings("bundled", ["[PAD]", "[UNK]", "a"], 8)

@@ -10,9 +10,9 @@ from conftest import TINY_MODEL, inputs_of_width, make_rows, run_cli, run_python
 from mltc_keras.errors import InputError
 from mltc_keras.nn.losses import make_loss
 from mltc_keras.nn.metrics import MultiLabelF1
+from mltc_keras.commands.task_options import parse_task_weights, parse_tasks
 from mltc_keras.models import bag, bilstm, embed_head
-from mltc_keras.training.tasks import (column_ranges, label_weights, output_heads, parse_task_weights, parse_tasks,
-                              with_task_heads)
+from mltc_keras.nn.heads import column_ranges, label_weights
 
 LABELS = ["joy", "anger", "question"]
 TASKS = "feel=joy,anger;ask=question"
@@ -75,17 +75,16 @@ def test_f1_metric_on_a_task_columns_matches_sklearn():
 
 
 @pytest.mark.parametrize("arch, spec", [
-    (bilstm, bilstm.Spec(embedding_dim=8, lstm_units=4, attention_units=4, dense_units=8, init_embeddings="none")),
-    (bag, bag.Spec(embedding_dim=8, hidden_units="6")),
-    (embed_head, embed_head.Spec(hidden_units="6")),
+    (bilstm.ARCH, bilstm.Spec(embedding_dim=8, lstm_units=4, attention_units=4, dense_units=8, init_embeddings="none")),
+    (bag.ARCH, bag.Spec(embedding_dim=8, hidden_units="6")),
+    (embed_head.ARCH, embed_head.Spec(hidden_units="6")),
 ])
 def test_every_arch_takes_task_heads(arch, spec):
     tasks = parse_tasks(TASKS, LABELS)
-    network = with_task_heads(arch.build(spec, inputs_of_width(30), 3), tasks)
-    heads = output_heads(network, tasks)
-    assert [(head.name, head.units, start) for head, start in heads] == [("probabilities_feel", 2, 0),
-                                                                          ("probabilities_ask", 1, 2)]
-    x = np.random.default_rng(0).random((2, 30)).astype("float32") if arch is embed_head else np.array([[3, 4, 5, 0]] * 2)
+    network = arch.build(spec, inputs_of_width(30), 3, tasks=tasks)
+    assert [network.get_layer(f"probabilities_{name}").units for name in ("feel", "ask")] == [2, 1]
+    assert column_ranges(tasks) == {"feel": (0, 2), "ask": (2, 3)}
+    x = np.random.default_rng(0).random((2, 30)).astype("float32") if arch is embed_head.ARCH else np.array([[3, 4, 5, 0]] * 2)
     out = network.predict(x, verbose=0)
     assert out.shape == (2, 3) and out.dtype == np.float32
 
@@ -111,6 +110,22 @@ def test_two_heads_train_and_report_per_task(two_heads):
     assert report["tasks"]["feel"]["labels"] == ["joy", "anger"]
     assert {"micro_f1", "macro_f1", "at_0.5"} <= set(report["tasks"]["ask"])
     assert "feel" in result.stdout.splitlines()[-2] and "ask" in result.stdout.splitlines()[-1]
+
+
+def test_per_task_metrics_are_those_of_the_task_columns(two_heads):
+    import mltc_keras
+    from mltc_keras.data.reader import read_labelled_csv
+
+    result = run_cli("evaluate", "--model", "t.keras", "--data", "valid.csv", "--json", "n.json", cwd=two_heads)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((two_heads / "n.json").read_text())
+    predictor = mltc_keras.load(two_heads / "t.keras")
+    data = read_labelled_csv(two_heads / "valid.csv", expected_labels=predictor.labels)
+    predicted = predictor.predict_proba(data.texts) >= np.asarray(predictor.model.thresholds)
+    for task, (start, stop) in column_ranges(predictor.model.tasks).items():
+        for average in ("micro", "macro"):
+            expected = f1_score(data.y[:, start:stop], predicted[:, start:stop], average=average, zero_division=0)
+            np.testing.assert_allclose(report["tasks"][task][f"{average}_f1"], expected, atol=1e-6)
 
 
 def test_two_head_model_predicts_by_task_in_a_fresh_process(two_heads):

@@ -59,5 +59,5 @@ def test_json_round_trip_gives_identical_encoding():
 
 @pytest.mark.parametrize("kwargs", [dict(oov_buckets=2), dict(min_count=0), dict(max_vocab=0)])
 def test_bad_options(kwargs):
-    with pytest.raises(InputError):
+    with pytest.raises(ValueError):
         build_word_tokenizer(TEXTS, **kwargs)

@@ -47,7 +47,7 @@ def best_models(rows):
     return best
 
 
-def compare(opts):
+def run(opts):
     """Score every --models file on --data; returns the comparison dict (also written as --json)."""
     if opts.json:
         refuse_existing(opts.json, opts.overwrite, "--json")
@@ -58,7 +58,7 @@ def compare(opts):
     return result
 
 
-def format_comparison(result):
+def format(result):
     """The table, a row per model, "*" after each column's best value."""
     def shown(row, column):
         value = row[column]

@@ -26,6 +26,9 @@ class TuningResult:
     backup: Path  # None when --output wrote a new file
     before: dict  # evaluate_predictions reports on the data, at the old and the new thresholds
     after: dict
+    data: str
+    objective: str
+    grid: int
 
 
 def backup_path(model_path):
@@ -34,10 +37,8 @@ def backup_path(model_path):
     return model_path.with_name(f"{model_path.stem}.bak.keras")
 
 
-def tune_model(opts):
+def run(opts):
     """Tune --model's thresholds on --data for --objective and write the model back."""
-    if opts.grid < 2:
-        raise InputError(f"--grid {opts.grid}: give at least 2 candidate thresholds")
     if "test" in Path(opts.data).name.lower():
         warnings.warn(f"{opts.data} looks like a test split: thresholds tuned on it make its scores optimistic; "
                       "tune on validation data", UserWarning, stacklevel=2)
@@ -59,19 +60,19 @@ def tune_model(opts):
     model.thresholds = tuned.tolist()
     if opts.output:
         save_atomic(model, opts.output, overwrite=opts.overwrite)
-        return TuningResult(Path(opts.output), None, before, after)
+        return TuningResult(Path(opts.output), None, before, after, opts.data, opts.objective, opts.grid)
     write_atomic(backup, lambda tmp: shutil.copyfile(opts.model, tmp), overwrite=True, suffix=".keras")
     save_atomic(model, opts.model, overwrite=True)
-    return TuningResult(Path(opts.model), backup, before, after)
+    return TuningResult(Path(opts.model), backup, before, after, opts.data, opts.objective, opts.grid)
 
 
-def format_tuning(result, opts):
+def format(result):
     """Before/after on the tuning data, overall and per label, and what was written."""
-    overall = render(("on " + str(opts.data), "before", "after"),
+    overall = render(("on " + str(result.data), "before", "after"),
                      [(key, result.before[key], result.after[key]) for key in SHOWN])
     per_label = render(("label", "support", "threshold before", "after", "f1 before", "after"),
                        [(old["label"], old["support"], old["threshold"], new["threshold"], old["f1"], new["f1"])
                         for old, new in zip(result.before["per_label"], result.after["per_label"])])
     kept = f" (original kept as {result.backup})" if result.backup else ""
-    return (f"objective  {opts.objective}, {opts.grid} thresholds over 0.05..0.95\n\n{overall}\n\n{per_label}\n\n"
+    return (f"objective  {result.objective}, {result.grid} thresholds over 0.05..0.95\n\n{overall}\n\n{per_label}\n\n"
             f"wrote {result.written}{kept}")

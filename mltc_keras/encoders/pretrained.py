@@ -18,12 +18,11 @@ from pathlib import Path
 
 import keras
 
-from mltc_keras.errors import InputError
+from mltc_keras.encoders.pooling import check_pooling, layer_indices
 from mltc_keras.nn.layers import EncoderInputs, SequencePooling
 from mltc_keras.text.tokenizer import Tokenizer
 
 FOLDER_FILES = "config.json, model.safetensors, and tokenizer.json or vocab.txt"
-POOLINGS = ("mean", "cls")
 
 
 @dataclass
@@ -60,7 +59,7 @@ def _hub_folder(source):
 
         return Path(snapshot_download(repo_id, allow_patterns=["*.json", "*.txt", "*.safetensors", "*.model"]))
     except Exception as exc:  # offline, unknown id, no permission: all end the same way for the user
-        raise InputError(f"--pretrained {source}: no such folder here, and fetching it from the Hugging Face hub "
+        raise ValueError(f"no such folder here, and fetching it from the Hugging Face hub "
                          f"failed ({type(exc).__name__}); without network, download the checkpoint elsewhere and "
                          f"pass its folder ({FOLDER_FILES})") from None
 
@@ -80,8 +79,8 @@ def _folder_tokenizer(folder):
         if (folder / "vocab.txt").is_file():
             return Tokenizer.from_vocab_file(str(folder / "vocab.txt"), lowercase=config.get("do_lower_case", True))
     except Exception as exc:
-        raise InputError(f"--pretrained {folder}: its tokenizer cannot be read ({type(exc).__name__}: {exc})") from None
-    raise InputError(f"--pretrained {folder}: no tokenizer.json or vocab.txt (a checkpoint folder needs {FOLDER_FILES})")
+        raise ValueError(f"its tokenizer cannot be read ({type(exc).__name__}: {exc})") from None
+    raise ValueError(f"no tokenizer.json or vocab.txt (a checkpoint folder needs {FOLDER_FILES})")
 
 
 def _fingerprint(*parts):
@@ -102,20 +101,20 @@ def _backbone(preset, label):
         return _keras_hub().models.Backbone.from_preset(str(preset))
     except Exception as exc:  # keras-hub raises many types for unreadable or unsupported checkpoints
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise InputError(f"--pretrained {label}: keras-hub cannot build an encoder from it "
+        raise ValueError(f"keras-hub cannot build an encoder from it "
                          f"({type(exc).__name__}: {message})") from None
 
 
 def _from_folder(folder, label):
     missing = [name for name in ("config.json", "model.safetensors") if not (folder / name).is_file()]
     if missing:
-        raise InputError(f"--pretrained {label}: no {' or '.join(missing)} in {folder} (a checkpoint folder needs "
+        raise ValueError(f"no {' or '.join(missing)} in {folder} (a checkpoint folder needs "
                          f"{FOLDER_FILES})")
     tokenizer = _folder_tokenizer(folder)
     backbone = _backbone(folder, label)
     vocab_size = getattr(backbone, "vocabulary_size", None)
     if vocab_size is not None and tokenizer.vocab_size > vocab_size:
-        raise InputError(f"--pretrained {label}: the tokenizer has {tokenizer.vocab_size} tokens but the encoder "
+        raise ValueError(f"the tokenizer has {tokenizer.vocab_size} tokens but the encoder "
                          f"only {vocab_size} embedding rows; the folder mixes two checkpoints")
     token_files = [folder / name for name in ("tokenizer.json", "vocab.txt") if (folder / name).is_file()]
     return Pretrained(label, backbone, tokenizer,
@@ -127,58 +126,35 @@ def _from_keras_hub(name):
     hub_tokenizer = _keras_hub().models.Tokenizer.from_preset(name)
     vocabulary = getattr(hub_tokenizer, "vocabulary", None)
     if not isinstance(vocabulary, list) or "[PAD]" not in vocabulary:
-        raise InputError(f"--pretrained {name}: only WordPiece (BERT-style) keras-hub presets are supported by name; "
+        raise ValueError(f"only WordPiece (BERT-style) keras-hub presets are supported by name; "
                          f"pass the checkpoint's Hugging Face folder instead")
     tokenizer = Tokenizer.from_vocab_list(vocabulary, lowercase=getattr(hub_tokenizer, "lowercase", True))
     return Pretrained(name, backbone, tokenizer, _fingerprint(name, tokenizer.to_json()))
 
 
 def load_pretrained(source):
-    """The encoder and tokenizer that `source` names; an `InputError` says what was looked for."""
+    """The encoder and tokenizer that `source` names; a ValueError says what was looked for."""
     if not source:
-        raise InputError("--pretrained: give an encoder: a Hugging Face checkpoint folder "
+        raise ValueError("give an encoder: a Hugging Face checkpoint folder "
                          f"({FOLDER_FILES}), hf://org/name, or a keras-hub preset name")
     source = str(source)
     folder = Path(source).expanduser()
     if folder.is_dir():
         return _from_folder(folder, source)
     if folder.exists() or source.startswith((".", "/", "~")) or source.endswith("/") or source.count("/") > 1:
-        raise InputError(f"--pretrained {source}: no such folder (a checkpoint folder needs {FOLDER_FILES})")
+        raise ValueError(f"no such folder (a checkpoint folder needs {FOLDER_FILES})")
     if _is_keras_hub_preset(source):
         return _from_keras_hub(source)
     return _from_folder(_hub_folder(source), source)
-
-
-def layer_indices(layers, num_layers):
-    """`--layers` as hidden-state indices: 0 is the embedding output, i the output of block i.
-    'last' -> [num_layers], 'all' -> [0 .. num_layers], or a comma list such as '0,3,6'."""
-    text = str(layers).strip().lower()
-    if text == "last":
-        return [num_layers]
-    if text == "all":
-        return list(range(num_layers + 1))
-    try:
-        indices = [int(part) for part in text.split(",")]
-    except ValueError:
-        indices = []
-    if not indices or any(not 0 <= i <= num_layers for i in indices) or len(set(indices)) != len(indices):
-        raise InputError(f"--layers {layers}: use last, all, or distinct indices from 0 (embeddings) to {num_layers} "
-                         f"(the encoder's last block), e.g. 0,{num_layers}")
-    return indices
 
 
 def _hidden_states(backbone, indices):
     """A model from the backbone's inputs to the hidden states `indices` (see `layer_indices`)."""
     blocks = [layer for layer in backbone.layers if layer.name.startswith("transformer_layer_")]
     if len(blocks) != backbone.num_layers:
-        raise InputError(f"--layers: this encoder ({type(backbone).__name__}) exposes only its last layer; use --layers last")
+        raise ValueError(f"this encoder ({type(backbone).__name__}) exposes only its last layer; pool the last layer only")
     states = [blocks[0].input[0]] + [block.output for block in blocks]
     return keras.Model(backbone.input, [states[i] for i in indices], name="hidden_states")
-
-
-def check_pooling(pooling):
-    if pooling not in POOLINGS:
-        raise InputError(f"--pooling {pooling}: an encoder pools with one of {', '.join(POOLINGS)}")
 
 
 def encoder_network(backbone, pad_id, pooling, layers="last", normalize=False, name="encoder"):

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from mltc_keras.errors import InputError
 
 _NAMES = ("embeddings.word_embeddings.weight", "word_embeddings.weight")
 BUNDLED = "bundled"
@@ -31,21 +30,21 @@ def read_checkpoint_matrix(folder):
 
     weights = folder / "model.safetensors"
     if not weights.is_file():
-        raise InputError(f"--init-embeddings {folder}: no model.safetensors there (expected a Hugging Face checkpoint folder)")
+        raise ValueError(f"no model.safetensors there (expected a Hugging Face checkpoint folder)")
     tensors = load_file(weights)
     for key, value in tensors.items():
         if key.endswith(_NAMES):
             return value.astype("float32")
-    raise InputError(f"--init-embeddings {folder}: model.safetensors holds no word embedding matrix ({_NAMES[0]})")
+    raise ValueError(f"model.safetensors holds no word embedding matrix ({_NAMES[0]})")
 
 
 def _check_vocab(folder, vocab):
     path = folder / "vocab.txt"
     if not path.is_file():
-        raise InputError(f"--init-embeddings {folder}: no vocab.txt, so its rows cannot be matched to the tokenizer")
+        raise ValueError(f"no vocab.txt, so its rows cannot be matched to the tokenizer")
     theirs = path.read_text(encoding="utf-8").splitlines()
     if theirs != vocab:
-        raise InputError(f"--init-embeddings {folder}: its vocab.txt differs from the tokenizer's vocabulary; "
+        raise ValueError(f"its vocab.txt differs from the tokenizer's vocabulary; "
                          "use a checkpoint with the bert-base-uncased vocabulary")
 
 
@@ -66,14 +65,14 @@ def load_embeddings(source, vocab, dim):
         from mltc_keras.text.tokenizer import bundled_vocab_path
 
         if Path(bundled_vocab_path()).read_text(encoding="utf-8").splitlines() != vocab:
-            raise InputError("--init-embeddings bundled: needs the bundled bert-base-uncased tokenizer")
+            raise ValueError("needs the bundled bert-base-uncased tokenizer")
         return project(bundled_matrix(), dim)
     folder = Path(source)
     if not folder.is_dir():
-        raise InputError(f"--init-embeddings {source}: not a folder (expected a Hugging Face checkpoint folder with "
+        raise ValueError(f"not a folder (expected a Hugging Face checkpoint folder with "
                          "model.safetensors and vocab.txt)")
     _check_vocab(folder, vocab)
     matrix = read_checkpoint_matrix(folder)
     if matrix.shape[0] != len(vocab):
-        raise InputError(f"--init-embeddings {folder}: {matrix.shape[0]} embedding rows for {len(vocab)} vocabulary entries")
+        raise ValueError(f"{matrix.shape[0]} embedding rows for {len(vocab)} vocabulary entries")
     return project(matrix, dim)

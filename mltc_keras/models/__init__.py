@@ -1,15 +1,13 @@
-"""The model zoo: `--arch NAME` -> a module with `Spec` (its options), `TRAINING_DEFAULTS`, `PRESETS`,
-`features(spec, train_texts)` (what the network reads, see features.py) and
-`build(spec, features, num_labels)`."""
+"""The model zoo: `--arch NAME` -> an `Arch` (models/base.py), one module per family."""
 
-from mltc_keras.errors import InputError
 from mltc_keras.models import bag, bert, bilstm, embed_head
 
-ARCHS = {"bilstm": bilstm, "bag": bag, "embed-head": embed_head, "bert": bert}
+ARCHS = {module.ARCH.name: module.ARCH for module in (bilstm, bag, embed_head, bert)}
 
 
 def get_arch(name):
+    """The registered arch called `name`; ValueError names the ones there are."""
     try:
         return ARCHS[name]
     except KeyError:
-        raise InputError(f"--arch {name}: unknown model family; choose from {', '.join(ARCHS)}") from None
+        raise ValueError(f"unknown model family {name!r}; choose from {', '.join(ARCHS)}") from None

@@ -6,47 +6,51 @@ Meant for the word-level tokenizer of `mltc_keras.text.word_vocab` (its options 
 
 from dataclasses import dataclass, field
 
-import keras
-
-from mltc_keras.models.features import TokenFeatures
-from mltc_keras.nn.layers import MaskedGlobalAveragePooling1D
-from mltc_keras.models.dense_stack import dense_stack
-from mltc_keras.text.word_vocab import build_word_tokenizer
+from mltc_keras.models.base import Arch
+from mltc_keras.models.dense_stack import dense_stack, hidden_sizes
 
 
 @dataclass
 class Spec:
-    embedding_dim: int = field(default=300, metadata={"help": "word embedding size"})
-    hidden_units: str = field(default="200,100", metadata={
+    embedding_dim: int = field(default=300, metadata={"min": 1, "max": 100_000, "help": "word embedding size"})
+    hidden_units: str = field(default="200,100", metadata={"check": hidden_sizes,
         "help": "comma list of hidden Dense sizes after the mean of the embeddings (each Dense relu -> "
                 "BatchNormalization -> Dropout); 'none' for a linear model on the mean"})
-    dropout: float = field(default=0.5, metadata={"help": "dropout after each hidden layer"})
-    min_count: int = field(default=2, metadata={
+    dropout: float = field(default=0.5, metadata={"min": 0, "below": 1, "help": "dropout after each hidden layer"})
+    min_count: int = field(default=2, metadata={"min": 1, "max": 10**9, 
         "help": "tokenizer option: keep words seen at least this many times in the training texts"})
-    max_vocab: int = field(default=50000, metadata={
+    max_vocab: int = field(default=50000, metadata={"min": 1, "max": 10**9, 
         "help": "tokenizer option: keep at most this many (most frequent) words; the rest map to [UNK]"})
 
 
-# Adam 1e-3, batch 128, 5 epochs, clipnorm 1.0 as specified; focal loss rather than the specified class-weighted
-# BCE: over 3 seeds on GoEmotions, test macro-F1 0.432 against 0.414 (BENCHMARKS.md, the loss zoo)
-TRAINING_DEFAULTS = dict(loss="focal", learning_rate=1e-3, batch_size=128, epochs=5, clipnorm=1.0)
+class Bag(Arch):
+    name, Spec = "bag", Spec
+    # Adam 1e-3, batch 128, 5 epochs, clipnorm 1.0; focal loss rather than class-weighted BCE: over
+    # 3 seeds on GoEmotions, test macro-F1 0.432 against 0.414 (BENCHMARKS.md, the loss zoo)
+    training_defaults = dict(loss="focal", learning_rate=1e-3, batch_size=128, epochs=5, clipnorm=1.0)
+    presets = {
+        # the original specification: class-weighted BCE
+        "seed": dict(embedding_dim=300, hidden_units="200,100", dropout=0.5, learning_rate=1e-3, batch_size=128,
+                     loss="weighted-bce"),
+    }
+
+    def features(self, spec, train_texts):
+        """Ids of the lower-cased words of the training texts (--min-count, --max-vocab); the
+        vocabulary is saved inside the model."""
+        from mltc_keras.models.features import TokenFeatures
+        from mltc_keras.text.word_vocab import build_word_tokenizer
+
+        return TokenFeatures(build_word_tokenizer(train_texts, min_count=spec.min_count, max_vocab=spec.max_vocab))
+
+    def body(self, spec, features):
+        import keras
+
+        from mltc_keras.nn.layers import MaskedGlobalAveragePooling1D
+
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        x = keras.layers.Embedding(features.width, spec.embedding_dim, mask_zero=True, name="embedding")(token_ids)
+        x = MaskedGlobalAveragePooling1D(name="mean_pool")(x)
+        return token_ids, dense_stack(x, spec.hidden_units, spec.dropout, batch_norm=True)
 
 
-def features(spec, texts):
-    """Ids of the lower-cased words of the training texts (--min-count, --max-vocab); the vocabulary
-    is saved inside the model."""
-    return TokenFeatures(build_word_tokenizer(texts, min_count=spec.min_count, max_vocab=spec.max_vocab))
-
-
-PRESETS = {
-    "seed": dict(embedding_dim=300, hidden_units="200,100", dropout=0.5, learning_rate=1e-3, batch_size=128),
-}
-
-
-def build(spec, features, num_labels):
-    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = keras.layers.Embedding(features.width, spec.embedding_dim, mask_zero=True, name="embedding")(token_ids)
-    x = MaskedGlobalAveragePooling1D(name="mean_pool")(x)
-    x = dense_stack(x, spec.hidden_units, spec.dropout, batch_norm=True)
-    probs = keras.layers.Dense(num_labels, activation="sigmoid", dtype="float32", name="probabilities")(x)
-    return keras.Model(token_ids, probs, name="bag")
+ARCH = Bag()

@@ -1,8 +1,5 @@
 """The hidden Dense layers of the MLP heads (bag, embed-head), from a `--hidden-units` list."""
 
-import keras
-
-from mltc_keras.errors import InputError
 
 
 def hidden_sizes(hidden_units):
@@ -15,13 +12,14 @@ def hidden_sizes(hidden_units):
     except ValueError:
         sizes = []
     if not sizes or any(size < 1 for size in sizes):
-        raise InputError(f"--hidden-units {hidden_units}: use a comma list of positive sizes "
-                         f"(e.g. 200,100) or 'none'")
+        raise ValueError(f"{hidden_units!r}: use a comma list of positive sizes (e.g. 200,100) or 'none'")
     return sizes
 
 
 def dense_stack(x, hidden_units, dropout, batch_norm=False):
     """Each hidden size as Dense(relu) [-> BatchNormalization] -> Dropout, applied to `x`."""
+    import keras
+
     for i, size in enumerate(hidden_sizes(hidden_units), 1):
         x = keras.layers.Dense(size, activation="relu", name=f"hidden_{i}")(x)
         if batch_norm:

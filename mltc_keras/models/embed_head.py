@@ -6,37 +6,42 @@ lower layers' lexical features lifted test macro-F1 from 0.387 to 0.463 (BENCHMA
 
 from dataclasses import dataclass, field
 
-import keras
-
-from mltc_keras.models.features import EmbeddingFeatures
-from mltc_keras.models.dense_stack import dense_stack
+from mltc_keras.encoders.pooling import layer_indices
+from mltc_keras.errors import reraise
+from mltc_keras.models.base import Arch
+from mltc_keras.models.dense_stack import dense_stack, hidden_sizes
 from mltc_keras.models.encoder_spec import EncoderSpec
 
 
 @dataclass
 class Spec(EncoderSpec):
-    layers: str = field(default="all", metadata={
+    layers: str = field(default="all", metadata={"check": lambda value: layer_indices(value, 1000), 
         "help": "encoder hidden states to pool and concatenate: last, all (the embedding output and every block's), "
                 "or indices such as 0,6 (0: embedding output)"})
     normalize: bool = field(default=True, metadata={
         "help": "scale each pooled layer to unit length before concatenating (layers then weigh alike)"})
-    hidden_units: str = field(default="512,256", metadata={"help": "comma list of hidden Dense sizes of the head"})
-    dropout: float = field(default=0.3, metadata={"help": "dropout after each hidden Dense layer"})
+    hidden_units: str = field(default="512,256", metadata={"check": hidden_sizes, "help": "comma list of hidden Dense sizes of the head"})
+    dropout: float = field(default=0.3, metadata={"min": 0, "below": 1, "help": "dropout after each hidden Dense layer"})
 
 
-# the issue's spec: sigmoid focal loss (gamma 2, alpha 0.25); the head is small, so epochs are cheap
-TRAINING_DEFAULTS = dict(loss="focal", learning_rate=1e-3, batch_size=128, epochs=40, patience=5)
+class EmbedHead(Arch):
+    name, Spec = "embed-head", Spec
+    # sigmoid focal loss (gamma 2, alpha 0.25); the head is small, so epochs are cheap
+    training_defaults = dict(loss="focal", learning_rate=1e-3, batch_size=128, epochs=40, patience=5)
 
-PRESETS = {}
+    def features(self, spec, train_texts):
+        """Sentence embeddings of the frozen --pretrained encoder, pooled by --pooling."""
+        from mltc_keras.models.features import EmbeddingFeatures
+
+        pretrained = spec.load_encoder()
+        with reraise("--layers", spec.layers):
+            return EmbeddingFeatures(pretrained, spec.pooling, spec.layers, spec.normalize)
+
+    def body(self, spec, features):
+        import keras
+
+        embeddings = keras.Input(shape=(features.width,), dtype="float32", name="embeddings")
+        return embeddings, dense_stack(embeddings, spec.hidden_units, spec.dropout)
 
 
-def features(spec, texts):
-    """Sentence embeddings of the frozen --pretrained encoder, pooled by --pooling."""
-    return EmbeddingFeatures(spec.load_encoder(), spec.pooling, spec.layers, spec.normalize)
-
-
-def build(spec, features, num_labels):
-    embeddings = keras.Input(shape=(features.width,), dtype="float32", name="embeddings")
-    x = dense_stack(embeddings, spec.hidden_units, spec.dropout)
-    probs = keras.layers.Dense(num_labels, activation="sigmoid", dtype="float32", name="probabilities")(x)
-    return keras.Model(embeddings, probs, name="embed_head")
+ARCH = EmbedHead()

@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass, field
 
-from mltc_keras.encoders.pretrained import check_pooling, load_pretrained
+from mltc_keras.encoders.pooling import check_pooling
+from mltc_keras.errors import reraise
 
 
 @dataclass
@@ -10,10 +11,12 @@ class EncoderSpec:
     pretrained: str = field(default=None, metadata={
         "help": "the encoder: a Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json or "
                 "vocab.txt), hf://org/name or a Hugging Face id, or a keras-hub preset name"})
-    pooling: str = field(default="mean", metadata={
+    pooling: str = field(default="mean", metadata={"check": check_pooling, 
         "help": "how an encoder turns its outputs into one vector: mean (of the real tokens) or cls (first token)"})
 
     def load_encoder(self):
-        """The --pretrained encoder, once --pooling is known to be one it can use."""
-        check_pooling(self.pooling)
-        return load_pretrained(self.pretrained)
+        """The --pretrained encoder and its tokenizer."""
+        from mltc_keras.encoders.pretrained import load_pretrained
+
+        with reraise("--pretrained", self.pretrained):
+            return load_pretrained(self.pretrained)

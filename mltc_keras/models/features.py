@@ -9,7 +9,6 @@ import keras
 
 from mltc_keras.encoders.embedding_cache import embed_cached
 from mltc_keras.encoders.pretrained import encoder_network, layer_indices
-from mltc_keras.errors import InputError
 from mltc_keras.text.batching import DenseBatches, batches
 from mltc_keras.text.token_cache import encode_cached
 
@@ -25,6 +24,8 @@ class TokenFeatures:
         """The input size the network is built for: the vocabulary size."""
         return self.tokenizer.vocab_size
 
+    max_tokens = None  # the longest input the network reads; None: any
+
     def compute(self, texts, max_length, cache_dir=None):
         return encode_cached(self.tokenizer, texts, max_length, cache_dir)
 
@@ -35,12 +36,6 @@ class TokenFeatures:
         return network
 
 
-def _check_length(pretrained, max_length):
-    limit = pretrained.max_sequence_length
-    if limit is not None and max_length > limit:
-        raise InputError(f"--max-length {max_length}: the encoder {pretrained.source} reads at most {limit} tokens")
-
-
 class EncoderTokenFeatures(TokenFeatures):
     """Token ids of a pretrained encoder's own tokenizer, for a network that contains (and
     fine-tunes) that encoder."""
@@ -49,9 +44,9 @@ class EncoderTokenFeatures(TokenFeatures):
         super().__init__(pretrained.tokenizer)
         self.pretrained = pretrained
 
-    def compute(self, texts, max_length, cache_dir=None):
-        _check_length(self.pretrained, max_length)
-        return super().compute(texts, max_length, cache_dir)
+    @property
+    def max_tokens(self):
+        return self.pretrained.max_sequence_length
 
 
 class EmbeddingFeatures:
@@ -73,8 +68,11 @@ class EmbeddingFeatures:
         """The input size the head is built for: the encoder's hidden size times the layers pooled."""
         return int(self.encoder.output.shape[-1])
 
+    @property
+    def max_tokens(self):
+        return self.pretrained.max_sequence_length
+
     def compute(self, texts, max_length, cache_dir=None):
-        _check_length(self.pretrained, max_length)
         return embed_cached(self.pretrained, self.encoder, self.variant, texts, max_length, cache_dir)
 
     def batches(self, x, y=None, *, batch_size, shuffle=False, seed=0):

@@ -13,7 +13,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mltc_keras.data.atomic import refuse_existing, write_atomic
+from mltc_keras.data.atomic import write_atomic
 
 
 @keras.saving.register_keras_serializable(package="mltc_keras")
@@ -60,16 +60,6 @@ class TextClassifier(keras.Model):
         config = dict(config)
         network = keras.saving.deserialize_keras_object(config.pop("network"))
         return cls(network=network, **config)
-
-
-def refuse_model_output(path, overwrite):
-    """Fail, before any long work, when `path` cannot take a model: not a .keras name, or a file
-    that may not be replaced."""
-    from mltc_keras.errors import InputError
-
-    if Path(path).suffix != ".keras":
-        raise InputError(f"--output {path}: a model file must end in .keras")
-    refuse_existing(path, overwrite)
 
 
 def save_atomic(model, path, overwrite=False):

@@ -50,14 +50,14 @@ class Predictor:
         return results
 
     def attention(self, text):
-        """[(token, weight)] over the text's tokens, for models with an attention layer."""
-        from mltc_keras.models.bilstm import attention_model
+        """[(token, weight)] over the text's tokens, for archs that offer an attention read-out
+        (bilstm); ValueError for the others."""
+        from mltc_keras.models import get_arch
 
-        if "attention" not in [layer.name for layer in self.model.network.layers]:
-            raise ValueError(f"a model of arch {self.model.arch!r} has no attention layer to read")
+        readout = get_arch(self.model.arch).readout("attention", self.model.network)
         ids = self.token_ids([text])
         n = int((ids[0] != self.tokenizer.pad_id).sum())
-        weights = attention_model(self.model.network).predict(ids[:, :n], verbose=0)[0]
+        weights = readout.predict(ids[:, :n], verbose=0)[0]
         return list(zip(self.tokenizer.tokens(text, self.model.max_length), weights.tolist()))
 
 

@@ -17,7 +17,6 @@ from collections import Counter
 from tokenizers import Tokenizer as _HFTokenizer
 from tokenizers import models, normalizers, pre_tokenizers
 
-from mltc_keras.errors import InputError
 from mltc_keras.text.tokenizer import Tokenizer
 
 PAD_TOKEN = "[PAD]"
@@ -33,11 +32,11 @@ def _word_level(vocab):
 
 def _check(min_count, max_vocab, oov_buckets):
     if oov_buckets != 1:
-        raise InputError(f"oov_buckets={oov_buckets}: only 1 out-of-vocabulary bucket ([UNK]) is supported")
+        raise ValueError(f"oov_buckets={oov_buckets}: only 1 out-of-vocabulary bucket ([UNK]) is supported")
     if not isinstance(min_count, int) or min_count < 1:
-        raise InputError(f"--min-count {min_count}: must be a whole number >= 1")
+        raise ValueError(f"min_count {min_count}: must be a whole number >= 1")
     if max_vocab is not None and (not isinstance(max_vocab, int) or max_vocab < 1):
-        raise InputError(f"--max-vocab {max_vocab}: must be a whole number >= 1")
+        raise ValueError(f"max_vocab {max_vocab}: must be a whole number >= 1")
 
 
 def count_words(texts):

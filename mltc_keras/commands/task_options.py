@@ -1,20 +1,15 @@
-"""Multi-task heads: groups of labels, each with its own sigmoid head over the shared network.
+"""Multi-task heads from `--tasks`: which labels belong to which task, and the tasks' loss weights.
 
 `--tasks "emotion=joy,anger;sentiment=positive,negative"` (or a YAML file mapping each task to its
 labels) splits the labels into tasks. The model's labels are then ordered task by task, each task
-gets its own Dense sigmoid layer, and the heads' outputs are concatenated in that order, so the
-rest of the tool (thresholds, evaluation, prediction) sees one probability per label as before.
+gets its own sigmoid head (mltc_keras.nn.heads), and the heads' outputs are concatenated in that
+order, so the rest of the tool (thresholds, evaluation, prediction) sees one probability per label.
 Task weights (`--task-weights emotion=1,sentiment=0.5`) scale each task's mean loss.
 """
 
 from pathlib import Path
 
-import keras
-import numpy as np
-
 from mltc_keras.errors import InputError
-
-SINGLE = "labels"  # the one task of a model trained without --tasks
 
 
 def _read_spec(spec):
@@ -75,42 +70,3 @@ def parse_task_weights(spec, tasks):
                              "with weights >= 0")
         weights[name.strip()] = weight
     return list(weights.values())
-
-
-def label_weights(tasks, weights):
-    """Per-label loss weights that make the loss sum over tasks of weight x the task's mean loss."""
-    return [w / len(group) for group, w in zip(tasks.values(), weights) for _ in group]
-
-
-def column_ranges(tasks):
-    """{task: (start, stop)} of each task's columns in the model's label order."""
-    ranges, start = {}, 0
-    for name, group in tasks.items():
-        ranges[name] = (start, start + len(group))
-        start += len(group)
-    return ranges
-
-
-def with_task_heads(network, tasks):
-    """`network` with its output layer ("probabilities") replaced by one sigmoid Dense per task over
-    the same features, concatenated under the name "probabilities"."""
-    features = network.get_layer("probabilities").input
-    heads = [keras.layers.Dense(len(group), activation="sigmoid", dtype="float32", name=f"probabilities_{name}")(features)
-             for name, group in tasks.items()]
-    probs = keras.layers.Concatenate(name="probabilities", dtype="float32")(heads)
-    return keras.Model(network.inputs, probs, name=network.name)
-
-
-def output_heads(network, tasks=None):
-    """[(Dense layer, first column)] of the network's sigmoid output layers."""
-    if not tasks:
-        return [(network.get_layer("probabilities"), 0)]
-    return [(network.get_layer(f"probabilities_{name}"), start) for name, (start, _) in column_ranges(tasks).items()]
-
-
-def set_output_biases(network, biases, tasks=None):
-    """Set the output heads' biases from one value per label."""
-    biases = np.asarray(biases, dtype="float32")
-    for head, start in output_heads(network, tasks):
-        kernel, _ = head.get_weights()
-        head.set_weights([kernel, biases[start:start + head.units]])

@@ -1,0 +1,108 @@
+"""The train command: read and check the data, fit the arch's network, save one .keras file."""
+
+import contextlib
+import signal
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from mltc_keras.commands import refuse_model_output
+from mltc_keras.commands.task_options import parse_task_weights, parse_tasks
+from mltc_keras.data.reader import labels_without_positives, read_labelled_csv
+from mltc_keras.data.stratify import stratified_split
+from mltc_keras.errors import InputError, Interrupted, reraise
+from mltc_keras.options import DEFAULT_TRAIN, DEFAULT_VALID
+
+
+@dataclass
+class TrainResult:
+    output: Path
+    run_dir: Path
+    epochs_run: int
+    seconds: float
+    samples_per_second: float
+    model: object  # the saved TextClassifier
+
+
+def load_splits(opts):
+    """(train, valid) LabelledTexts: --valid when given, else a seeded stratified split of --train."""
+    train = read_labelled_csv(opts.train, **opts.reader_kwargs())
+    valid_path = opts.valid or (DEFAULT_VALID if opts.train == DEFAULT_TRAIN else None)
+    if valid_path:
+        valid = read_labelled_csv(valid_path, **opts.reader_kwargs(expected_labels=train.labels))
+    else:
+        train_idx, valid_idx = stratified_split(train.y, opts.valid_fraction, opts.seed)
+        if len(train_idx) == 0 or len(valid_idx) == 0:
+            raise InputError(f"{opts.train}: {len(train.texts)} rows cannot be split into training and validation "
+                             f"rows with --valid-fraction {opts.valid_fraction}; add rows or give --valid")
+        train, valid = train.subset(train_idx), train.subset(valid_idx)
+    missing = labels_without_positives(train)
+    if len(missing) == len(train.labels):
+        raise InputError(f"{opts.train}: no label has a positive example in the training split, so there is "
+                         "nothing to learn; check the label columns (--label-columns, --labels-column)")
+    if missing:
+        warnings.warn(f"{opts.train}: no positive example in the training split for {', '.join(missing)}; "
+                      "the model cannot learn these labels", stacklevel=2)
+    return train, valid
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM (what schedulers and containers send) stops training like Ctrl-C: cleanly, resumable."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run(opts, callbacks=()):
+    """Train as `opts` (checked TrainOptions) says; `callbacks` are extra Keras callbacks for the fit."""
+    from mltc_keras.models import ARCHS
+    from mltc_keras.models.text_classifier import save_atomic
+    from mltc_keras.training.trainer import distribution_strategy, fit, precision
+
+    arch = ARCHS[opts.arch]
+    output = Path(opts.output or f"models/{opts.arch}.keras")
+    refuse_model_output(output, opts.overwrite)
+    train_data, valid_data = load_splits(opts)
+    tasks = parse_tasks(opts.tasks, train_data.labels)
+    task_weights = parse_task_weights(opts.task_weights, tasks) if tasks else None
+    if tasks:
+        in_task_order = [label for group in tasks.values() for label in group]
+        train_data, valid_data = train_data.reordered(in_task_order), valid_data.reordered(in_task_order)
+    with reraise("--strategy", opts.strategy):
+        strategy = distribution_strategy(opts.strategy)
+    run_dir = Path(opts.logs_dir) / (opts.run_name or output.stem)
+    with precision(opts.mixed_precision):
+        features = arch.features(opts.model, train_data.texts)
+        if features.max_tokens is not None and opts.max_length > features.max_tokens:
+            raise InputError(f"--max-length {opts.max_length}: the encoder {opts.model.pretrained} reads at most "
+                             f"{features.max_tokens} tokens")
+        try:
+            with sigterm_as_interrupt():
+                fitted = fit(opts, arch, features, train_data, valid_data, run_dir, tasks, task_weights,
+                             strategy=strategy, callbacks=callbacks)
+        except KeyboardInterrupt as stop:
+            raise Interrupted(f"interrupted: nothing was written to {output}; run the same command again to resume "
+                              "from the last completed epoch", 143 if isinstance(stop, Terminated) else 130) from None
+    save_atomic(fitted.model, output, overwrite=opts.overwrite)
+    return TrainResult(output=output, run_dir=fitted.run_dir, epochs_run=fitted.epochs_run, seconds=fitted.seconds,
+                       samples_per_second=fitted.samples_per_second, model=fitted.model)
+
+
+def format(result):
+    return (f"saved {result.output} ({result.epochs_run} epochs, {result.seconds:.0f} s training, "
+            f"{result.samples_per_second:.0f} samples/s); logs in {result.run_dir}")
