@@ -80,7 +80,10 @@ def parse(argv=None):
 def main(argv=None):
     warnings.formatwarning = lambda message, category, *rest: f"warning: {message}\n"
     try:
-        name, opts = parse(argv)
+        try:
+            name, opts = parse(argv)
+        except SystemExit as stop:  # argparse: --help, --version, or a usage error it already printed
+            return stop.code
         module = COMMANDS[name].load()
         print(module.format(module.run(opts)))
     except (InputError, Interrupted) as exc:
