@@ -263,3 +263,23 @@ def test_each_loss_trains_and_is_stored(data_dir, loss):
     assert result.returncode == 0, result.stderr
     out = run_python(f"import mltc_keras; print(mltc_keras.load('{loss}.keras').model.options['loss'])", cwd=data_dir)
     assert out.stdout.strip() == loss, out.stderr
+
+
+@pytest.mark.parametrize("rows, message", [
+    (make_rows(1), "too few rows (1) to hold out a validation split"),
+    ([(text, 0, 0, 0) for text, *_ in make_rows(30)], "no label has a positive example in the training split"),
+])
+def test_degenerate_training_files_are_refused(tmp_path, rows, message):
+    write_csv(tmp_path / "d.csv", rows)
+    result = run_cli("train", "--train", "d.csv", "--epochs", "1", "--output", "m.keras", *TINY_MODEL, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr.strip().splitlines()[-1]
+    assert [p.name for p in tmp_path.iterdir()] == ["d.csv"]
+
+
+def test_a_one_row_training_file_with_a_validation_file_trains(data_dir):
+    write_csv(data_dir / "one.csv", make_rows(1, seed=5))
+    result = run_cli("train", "--train", "one.csv", "--valid", "valid.csv", "--epochs", "2", "--output", "one.keras",
+                     *TINY_MODEL, cwd=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert (data_dir / "one.keras").is_file()

@@ -34,8 +34,8 @@ def load_splits(opts):
     else:
         train_idx, valid_idx = stratified_split(train.y, opts.valid_fraction, opts.seed)
         if len(train_idx) == 0 or len(valid_idx) == 0:
-            raise InputError(f"{opts.train}: {len(train.texts)} rows cannot be split into training and validation "
-                             f"rows with --valid-fraction {opts.valid_fraction}; add rows or give --valid")
+            raise InputError(f"{opts.train}: too few rows ({len(train.texts)}) to hold out a validation split with "
+                             f"--valid-fraction {opts.valid_fraction}; add rows or give --valid")
         train, valid = train.subset(train_idx), train.subset(valid_idx)
     missing = labels_without_positives(train)
     if len(missing) == len(train.labels):
