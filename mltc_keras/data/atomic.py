@@ -1,8 +1,16 @@
-"""Files written whole or not at all: into a temporary file beside the target, then renamed."""
+"""Files written whole or not at all: into a private temporary folder beside the target, then renamed.
+
+The temporary folder comes from `tempfile.mkdtemp` (an unpredictable name, created exclusively and
+readable only by us), so nobody can plant a symlink where the writer writes. The writer creates
+its file inside it as it would anywhere, with the usual permissions, and the rename stays on one
+file system.
+"""
 
 import json
 import os
 import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from mltc_keras.errors import InputError
@@ -14,6 +22,16 @@ def refuse_existing(path, overwrite, option="--output"):
         raise InputError(f"{option} {path}: file exists; pass --overwrite to replace it or choose another {option}")
 
 
+@contextmanager
+def _scratch_beside(path):
+    """A fresh private folder in `path`'s folder, removed with whatever is left in it."""
+    scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def write_atomic(path, write, overwrite=True, suffix="", option="--output"):
     """Call `write(tmp)` for a temporary path next to `path`, then rename it onto `path`.
 
@@ -23,13 +41,10 @@ def write_atomic(path, write, overwrite=True, suffix="", option="--output"):
     path = Path(path)
     refuse_existing(path, overwrite, option)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
-    try:
+    with _scratch_beside(path) as scratch:
+        tmp = scratch / f"{path.name}.tmp{suffix}"
         write(tmp)
         os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def write_json_atomic(path, obj, overwrite=False, option="--json"):
@@ -59,15 +74,10 @@ def write_dir_atomic(path, write, overwrite=False, option="--output", marker="in
     path = Path(path)
     refuse_existing_dir(path, overwrite, option, marker)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    old = path.with_name(f".{path.name}.{os.getpid()}.old")
-    tmp.mkdir()
-    try:
-        write(tmp)
+    with _scratch_beside(path) as scratch:
+        new = scratch / "new"
+        new.mkdir()
+        write(new)
         if path.exists():
-            os.replace(path, old)
-        os.replace(tmp, path)
-    finally:
-        for leftover in (tmp, old):
-            if leftover.exists():
-                shutil.rmtree(leftover)
+            os.replace(path, scratch / "old")
+        os.replace(new, path)
