@@ -1,11 +1,14 @@
-"""Atomic writes on real files: no followed symlinks, nothing left behind."""
+"""Atomic writes on real files: no followed symlinks, nothing left behind, only our folders replaced."""
 
 import os
 
 import numpy as np
 import pytest
 
-from mltc_keras.data.atomic import write_atomic, write_dir_atomic
+from mltc_keras.data.atomic import refuse_existing_dir, write_atomic, write_dir_atomic
+from mltc_keras.errors import InputError
+
+MARKER = ".mltc-keras-report"  # the mark of a folder this tool wrote
 
 
 def test_a_symlink_at_the_old_predictable_temporary_name_is_not_followed(tmp_path):
@@ -56,3 +59,26 @@ def test_the_written_file_and_folder_get_the_usual_permissions(tmp_path):
     write_dir_atomic(tmp_path / "folder", lambda folder: None)
     (tmp_path / "plain_folder").mkdir()
     assert (tmp_path / "folder").stat().st_mode == (tmp_path / "plain_folder").stat().st_mode
+
+
+def test_a_folder_with_index_html_but_no_marker_is_refused_even_with_overwrite(tmp_path):
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "index.html").write_text("my own site")
+    with pytest.raises(InputError, match=f"did not write \\(no {MARKER}\\)"):
+        refuse_existing_dir(folder, True, "--report")
+    with pytest.raises(InputError, match="did not write"):
+        write_dir_atomic(folder, lambda new: (new / "index.html").write_text("report"), overwrite=True,
+                         option="--report")
+    assert [p.name for p in folder.iterdir()] == ["index.html"] and (folder / "index.html").read_text() == "my own site"
+
+
+def test_a_folder_this_tool_wrote_is_replaced_with_overwrite(tmp_path):
+    folder = tmp_path / "report"
+    write_dir_atomic(folder, lambda new: (new / "old.txt").write_text("old"), option="--report")
+    assert (folder / MARKER).is_file()
+    with pytest.raises(InputError, match="--overwrite"):
+        refuse_existing_dir(folder, False, "--report")
+    write_dir_atomic(folder, lambda new: (new / "index.html").write_text("new"), overwrite=True, option="--report")
+    assert sorted(p.name for p in folder.iterdir()) == sorted([MARKER, "index.html"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"], "no temporary folder left behind"

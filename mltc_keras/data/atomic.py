@@ -15,6 +15,8 @@ from pathlib import Path
 
 from mltc_keras.errors import InputError
 
+MARKER = ".mltc-keras-report"  # written into every folder write_dir_atomic writes
+
 
 def refuse_existing(path, overwrite, option="--output"):
     """Fail when `path` exists and may not be replaced; commands call it before any long work."""
@@ -53,10 +55,10 @@ def write_json_atomic(path, obj, overwrite=False, option="--json"):
                  overwrite=overwrite, option=option)
 
 
-def refuse_existing_dir(path, overwrite, option, marker):
+def refuse_existing_dir(path, overwrite, option, marker=MARKER):
     """Fail when `path` is a file, or a non-empty folder that may not be replaced. Even with
-    `overwrite`, only a folder holding `marker` (one this tool wrote) is replaced, so a mistyped
-    `--report .` cannot delete a project."""
+    `overwrite`, only a folder holding `marker` (which write_dir_atomic writes) is replaced, so a
+    mistyped `--report .` cannot delete a project."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise InputError(f"{option} {path}: is a file, not a folder; choose another {option}")
@@ -68,15 +70,17 @@ def refuse_existing_dir(path, overwrite, option, marker):
                              f"choose an empty or new {option}")
 
 
-def write_dir_atomic(path, write, overwrite=False, option="--output", marker="index.html"):
+def write_dir_atomic(path, write, overwrite=False, option="--output", marker=MARKER):
     """Call `write(tmp_dir)` for a fresh folder beside `path`, then rename it onto `path`, so a
-    reader sees the old folder or the new one, never a half-written mix."""
+    reader sees the old folder or the new one, never a half-written mix. The folder gets `marker`,
+    the mark that lets a later `overwrite` replace it."""
     path = Path(path)
     refuse_existing_dir(path, overwrite, option, marker)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _scratch_beside(path) as scratch:
         new = scratch / "new"
         new.mkdir()
+        (new / marker).write_text("written by mltc-keras; --overwrite may replace this folder\n", encoding="utf-8")
         write(new)
         if path.exists():
             os.replace(path, scratch / "old")
