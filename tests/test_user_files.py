@@ -1,0 +1,44 @@
+"""Files users bring and files the CLI writes for them: compressed CSVs, a damaged model file, and
+predict's CSV (safe to open in a spreadsheet, also for --text). The CLI runs in subprocesses on
+one tiny model trained for the module."""
+
+import gzip
+import json
+
+import pytest
+
+from conftest import TINY_MODEL, make_rows, run_cli, write_csv
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("user_files")
+    write_csv(root / "train.csv", make_rows(160, seed=1))
+    write_csv(root / "test.csv", make_rows(48, seed=3))
+    result = run_cli("train", "--arch", "bilstm", "--train", "train.csv", "--epochs", "1", "--output", "tiny.keras",
+                     *TINY_MODEL, cwd=root)
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def error_lines(result):
+    return [line for line in result.stderr.splitlines() if line.startswith("error:")]
+
+
+def test_evaluate_reads_a_gzipped_csv_like_the_plain_one(trained):
+    (trained / "test.csv.gz").write_bytes(gzip.compress((trained / "test.csv").read_bytes()))
+    for data, out in (("test.csv", "plain.json"), ("test.csv.gz", "gz.json")):
+        result = run_cli("evaluate", "--model", "tiny.keras", "--data", data, "--json", out, cwd=trained)
+        assert result.returncode == 0, result.stderr
+    plain, gz = (json.loads((trained / out).read_text()) for out in ("plain.json", "gz.json"))
+    assert gz.pop("data") == "test.csv.gz" and plain.pop("data") == "test.csv"
+    assert gz == plain
+
+
+def test_a_truncated_gzipped_csv_fails_in_one_line(trained):
+    whole = gzip.compress((trained / "test.csv").read_bytes())
+    (trained / "cut.csv.gz").write_bytes(whole[: len(whole) // 2])
+    result = run_cli("evaluate", "--model", "tiny.keras", "--data", "cut.csv.gz", cwd=trained)
+    assert result.returncode == 2
+    [line] = error_lines(result)
+    assert "cut.csv.gz: cannot decompress it as gzip" in line and "truncated" in line
