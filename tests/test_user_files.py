@@ -8,6 +8,8 @@ import json
 import pytest
 
 from conftest import TINY_MODEL, make_rows, run_cli, write_csv
+from mltc_keras.errors import InputError
+from mltc_keras.models.text_classifier import load_classifier
 
 
 @pytest.fixture(scope="module")
@@ -42,3 +44,27 @@ def test_a_truncated_gzipped_csv_fails_in_one_line(trained):
     assert result.returncode == 2
     [line] = error_lines(result)
     assert "cut.csv.gz: cannot decompress it as gzip" in line and "truncated" in line
+
+
+def test_a_truncated_model_file_is_named_as_such_not_as_missing(trained):
+    whole = (trained / "tiny.keras").read_bytes()
+    (trained / "half.keras").write_bytes(whole[: len(whole) // 2])
+    expected = "half.keras: not a complete .keras model file (truncated or damaged: "
+    with pytest.raises(InputError) as caught:
+        load_classifier(trained / "half.keras")
+    assert expected in str(caught.value) and "train it again or restore it" in str(caught.value)
+    assert "not found" not in str(caught.value).lower()
+
+    result = run_cli("predict", "--model", "half.keras", "--text", "so happy", cwd=trained)
+    assert result.returncode == 2
+    [line] = error_lines(result)
+    assert expected in line and "not found" not in line.lower()
+
+
+def test_a_model_file_damaged_inside_fails_its_check(trained):
+    damaged = bytearray((trained / "tiny.keras").read_bytes())
+    middle = len(damaged) // 2
+    damaged[middle: middle + 64] = bytes(64)
+    (trained / "damaged.keras").write_bytes(bytes(damaged))
+    with pytest.raises(InputError, match="not a complete .keras model file .truncated or damaged: .*CRC"):
+        load_classifier(trained / "damaged.keras")
