@@ -2,12 +2,16 @@
 predict's CSV (safe to open in a spreadsheet, also for --text). The CLI runs in subprocesses on
 one tiny model trained for the module."""
 
+import csv
 import gzip
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from conftest import TINY_MODEL, make_rows, run_cli, write_csv
+from conftest import LABELS, TINY_MODEL, make_rows, run_cli, write_csv
+from mltc_keras.data.csv_safety import neutralize_formulas
 from mltc_keras.errors import InputError
 from mltc_keras.models.text_classifier import load_classifier
 
@@ -68,3 +72,32 @@ def test_a_model_file_damaged_inside_fails_its_check(trained):
     (trained / "damaged.keras").write_bytes(bytes(damaged))
     with pytest.raises(InputError, match="not a complete .keras model file .truncated or damaged: .*CRC"):
         load_classifier(trained / "damaged.keras")
+
+
+FORMULAS = ["=HYPERLINK(\"http://x\",\"so happy\")", "+furious cmd", "-2+3 why", "@SUM(A1) happy", "\tso happy",
+            "\rwhy"]
+
+
+def test_numeric_columns_are_left_as_they_are():
+    frame = pd.DataFrame({"text": ["-x", "=y", "ok", "-1.5e3"], "score": [-1.5, 0.0, 2.0, -3.0]})
+    safe = neutralize_formulas(frame)
+    assert safe["text"].tolist() == ["'-x", "'=y", "ok", "-1.5e3"]
+    assert safe["score"].dtype == np.float64 and safe["score"].tolist() == [-1.5, 0.0, 2.0, -3.0]
+    assert frame["text"].tolist() == ["-x", "=y", "ok", "-1.5e3"], "the frame given is not changed"
+
+
+def test_predict_output_cannot_start_a_spreadsheet_formula(trained):
+    rows = [(f"id{i}", text, "-5") for i, text in enumerate(FORMULAS)] + [("=1+1", "plain happy\rtext", "@x")]
+    write_csv(trained / "formulas.csv", rows, header=("id", "text", "=note"))
+    result = run_cli("predict", "--model", "tiny.keras", "--input", "formulas.csv", "--output", "formulas_out.csv",
+                     cwd=trained)
+    assert result.returncode == 0, result.stderr
+    with open(trained / "formulas_out.csv", newline="", encoding="utf-8") as f:
+        out = list(csv.reader(f))
+    header, cells = out[0], out[1:]
+    assert header == ["id", "text", "'=note", *(f"score_{label}" for label in LABELS), "predicted_labels"]
+    assert [row[1] for row in cells] == ["'" + text for text in FORMULAS] + ["plain happy\rtext"]
+    assert [row[0] for row in cells] == [f"id{i}" for i in range(len(FORMULAS))] + ["'=1+1"]
+    assert [row[2] for row in cells] == ["-5"] * len(FORMULAS) + ["'@x"], "a plain number is left as it is"
+    for row in cells:
+        assert all(0 <= float(score) <= 1 for score in row[3:3 + len(LABELS)])

@@ -7,6 +7,7 @@ import pandas as pd
 
 from mltc_keras.models.text_classifier import thresholds_array
 from mltc_keras.data.atomic import refuse_existing, refuse_existing_dir, write_atomic, write_json_atomic
+from mltc_keras.data.csv_safety import write_csv
 from mltc_keras.data.reader import read_labelled_csv, read_text_csv
 from mltc_keras.errors import InputError
 from mltc_keras.evaluation.metrics import PER_LABEL_COLUMNS, evaluate_predictions, format_report, format_tasks, task_metrics
@@ -66,7 +67,7 @@ def predict(opts):
     for j, label in enumerate(predictor.labels):
         out[f"score_{label}"] = np.round(proba[:, j], 6)
     out["predicted_labels"] = [";".join(l for l, hit in zip(predictor.labels, row) if hit) for row in proba >= cut]
-    write_atomic(opts.output, lambda tmp: out.to_csv(tmp, index=False), overwrite=opts.overwrite)
+    write_atomic(opts.output, lambda tmp: write_csv(out, tmp), overwrite=opts.overwrite)
     return None
 
 
