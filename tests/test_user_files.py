@@ -101,3 +101,20 @@ def test_predict_output_cannot_start_a_spreadsheet_formula(trained):
     assert [row[2] for row in cells] == ["-5"] * len(FORMULAS) + ["'@x"], "a plain number is left as it is"
     for row in cells:
         assert all(0 <= float(score) <= 1 for score in row[3:3 + len(LABELS)])
+
+
+def test_predict_text_with_output_writes_the_csv_input_would(trained):
+    texts = ["so happy today", "why why", "=1+1 furious"]
+    write_csv(trained / "texts.csv", [(text,) for text in texts], header=("text",))
+    result = run_cli("predict", "--model", "tiny.keras", "--input", "texts.csv", "--output", "from_input.csv",
+                     cwd=trained)
+    assert result.returncode == 0, result.stderr
+    result = run_cli("predict", "--model", "tiny.keras", "--text", *texts, "--output", "from_text.csv", cwd=trained)
+    assert result.returncode == 0, result.stderr
+    assert "wrote from_text.csv" in result.stdout
+    written = (trained / "from_text.csv").read_text(encoding="utf-8")
+    assert written == (trained / "from_input.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(written.splitlines()))
+    assert [row["text"] for row in rows] == ["so happy today", "why why", "'=1+1 furious"]
+    assert list(rows[0]) == ["text", *(f"score_{label}" for label in LABELS), "predicted_labels"]
+    assert not list(trained.glob(".from_text*")), "no temporary file left behind"

@@ -50,7 +50,8 @@ def evaluate(opts):
 
 
 def predict(opts):
-    """Label sets for --text (returned) or for every row of --input (written to --output)."""
+    """Label sets for --text (returned) or for every row of --input (written to --output); --text
+    with --output writes the CSV --input would, with a text column."""
     if bool(opts.text) == bool(opts.input):
         raise InputError("predict: give either --text T [T ...] or --input CSV --output CSV")
     if opts.input and not opts.output:
@@ -58,9 +59,10 @@ def predict(opts):
     if opts.output:
         refuse_existing(opts.output, opts.overwrite)
     predictor = load(opts.model)
-    if opts.text:
+    if opts.text and not opts.output:
         return list(zip(opts.text, predictor.predict(opts.text, threshold=opts.threshold, batch_size=opts.batch_size)))
-    frame = read_text_csv(opts.input, text_column=opts.text_column, drop_empty=opts.drop_empty)
+    frame = (pd.DataFrame({opts.text_column: opts.text}) if opts.text else
+             read_text_csv(opts.input, text_column=opts.text_column, drop_empty=opts.drop_empty))
     proba = predictor.predict_proba(frame[opts.text_column].tolist(), batch_size=opts.batch_size)
     cut = thresholds_array(predictor.model, opts.threshold)
     out = frame.copy()
