@@ -73,8 +73,8 @@ def labels_without_positives(data):
 
 def _read_checked(path, text_column, drop_empty):
     """The file as a DataFrame of strings whose index is the 0-based data row, with the checks
-    both readers share: readable (and decompressible) UTF-8, a header without duplicates, no row wider than the
-    header, data rows, the text column and non-empty texts (or dropped ones, with a warning)."""
+    both readers share: readable (decompressible) UTF-8, a header without duplicates, no row wider
+    than the header, data rows, the text column and non-empty texts (or dropped ones, with a warning)."""
     name = os.fspath(path)
     if not os.path.isfile(path):
         raise InputError(f"{name}: file not found; check the path")
@@ -145,7 +145,8 @@ def _decompressed(name, raw):
         return decompress(raw)
     except InputError as e:
         raise InputError(f"{name}: {e}") from None
-    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as e:
+    except (OSError, EOFError, ValueError, RuntimeError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as e:
+        # RuntimeError: an encrypted zip, or a zip method Python lacks
         detail = " ".join(str(e).split()) or type(e).__name__
         raise InputError(f"{name}: cannot decompress it as {kind} ({detail}); the file is truncated, damaged or "
                          f"not {kind}: compress the CSV again, or give it uncompressed without {suffix}") from None
