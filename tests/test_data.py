@@ -1,3 +1,9 @@
+import bz2
+import gzip
+import io
+import lzma
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -124,6 +130,47 @@ def test_not_utf8(tmp_path):
     path = write(tmp_path, b"text,joy\nfine,1\ncaf\xe9,0\n")
     input_error(read_labelled_csv, path, "line 3", "UTF-8")
     input_error(read_text_csv, path, "line 3", "UTF-8")
+
+
+def zipped(content):
+    path = io.BytesIO()
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("x.csv", content)
+    return path.getvalue()
+
+
+@pytest.mark.parametrize("suffix, compress", [(".gz", gzip.compress), (".bz2", bz2.compress), (".xz", lzma.compress),
+                                              (".zip", zipped), (".GZ", gzip.compress)])
+def test_compressed_csv_is_read_like_the_plain_one(tmp_path, suffix, compress):
+    plain = read_labelled_csv(write(tmp_path, GOOD))
+    path = write(tmp_path, compress(GOOD.encode("utf-8")), name=f"x.csv{suffix}")
+    data = read_labelled_csv(path)
+    assert data.texts == plain.texts and data.labels == plain.labels
+    np.testing.assert_array_equal(data.y, plain.y)
+    assert read_text_csv(path)["text"].tolist() == plain.texts
+
+
+def test_compressed_csv_keeps_every_check(tmp_path):
+    path = write(tmp_path, gzip.compress(b"text,joy\nfine,1\ncaf\xe9,0\n"), name="x.csv.gz")
+    input_error(read_labelled_csv, path, "line 3", "UTF-8")
+    path = write(tmp_path, gzip.compress(b"text,joy\nfine,2\n"), name="y.csv.gz")
+    input_error(read_labelled_csv, path, "row 1", "'joy'", "not 0 or 1")
+
+
+def test_damaged_compressed_csv(tmp_path):
+    whole = gzip.compress(GOOD.encode("utf-8") * 50)
+    path = write(tmp_path, whole[: len(whole) // 2], name="x.csv.gz")
+    input_error(read_labelled_csv, path, "cannot decompress it as gzip", "truncated")
+    path = write(tmp_path, GOOD, name="plain.csv.gz")
+    input_error(read_text_csv, path, "cannot decompress it as gzip", "Not a gzipped file")
+    path = write(tmp_path, bz2.compress(GOOD.encode("utf-8"))[:-10], name="x.csv.bz2")
+    input_error(read_labelled_csv, path, "cannot decompress it as bzip2")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as two:
+        two.writestr("a.csv", GOOD)
+        two.writestr("b.csv", GOOD)
+    path = write(tmp_path, archive.getvalue(), name="two.zip")
+    input_error(read_labelled_csv, path, "holds 2 files", "exactly one CSV")
 
 
 @pytest.mark.parametrize("content", ["", "\n\n", "text,joy\n", "text,joy"])

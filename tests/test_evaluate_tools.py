@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import LABELS, TINY_MODEL, make_rows, run_cli, write_csv
+from mltc_keras.data.atomic import write_dir_atomic
 from mltc_keras.evaluation.metrics import PREDICTION_METRICS, SCORE_METRICS
 from mltc_keras.evaluation.thresholds import make_grid, tune_for
 from report_checks import linked_files, png_size
@@ -51,7 +52,7 @@ def test_evaluate_json_csv_and_report(models):
 
     folder = models / "report"
     names = {"per_label_f1.png", "pr_curves.png", "f1_by_threshold.png", "cooccurrence.png", "training_curves.png"}
-    assert {p.name for p in folder.iterdir()} == names | {"index.html", "style.css"}
+    assert {p.name for p in folder.iterdir()} == names | {"index.html", "style.css", ".mltc-keras-report"}
     for name in names:
         width, height = png_size(folder / name)
         assert 300 <= width <= 4000 and 200 <= height <= 4000, (name, width, height)
@@ -82,17 +83,24 @@ def test_evaluate_refuses_existing_outputs_without_overwrite(models, monkeypatch
     (models / "exists.json").write_text("{}")
     (models / "notes").mkdir()
     (models / "notes" / "mine.txt").write_text("keep me")
-    (models / "old_report").mkdir()
-    (models / "old_report" / "index.html").write_text("an older report")
-    (models / "old_report" / "extra.txt").write_text("from an older report")
+    (models / "site").mkdir()
+    (models / "site" / "index.html").write_text("my own site")
+
+    def older_report(folder):
+        (folder / "index.html").write_text("an older report")
+        (folder / "extra.txt").write_text("from an older report")
+
+    write_dir_atomic(models / "old_report", older_report, option="--report")
     for option, path in (("--json", "exists.json"), ("--per-label-csv", "exists.json"), ("--report", "old_report")):
         code, err = cli_in_process(monkeypatch, capsys, "evaluate", "--model", "bag.keras", "--data", "test.csv",
                                    option, path)
         assert code == 2 and f"{option} {path}" in err and "--overwrite" in err
-    code, err = cli_in_process(monkeypatch, capsys, "evaluate", "--model", "bag.keras", "--data", "test.csv",
-                               "--report", "notes", "--overwrite")
-    assert code == 2 and "did not write" in err
+    for path in ("notes", "site"):  # an index.html alone does not make a folder ours
+        code, err = cli_in_process(monkeypatch, capsys, "evaluate", "--model", "bag.keras", "--data", "test.csv",
+                                   "--report", path, "--overwrite")
+        assert code == 2 and f"--report {path}" in err and "did not write" in err
     assert (models / "exists.json").read_text() == "{}" and (models / "notes" / "mine.txt").read_text() == "keep me"
+    assert (models / "site" / "index.html").read_text() == "my own site"
 
     result = run_cli("evaluate", "--model", "bag.keras", "--data", "test.csv", "--report", "old_report",
                      "--json", "exists.json", "--overwrite", cwd=models)

@@ -26,7 +26,7 @@ def test_report_without_history_has_no_training_curves(case, tmp_path):
     written = write_report(tmp_path / "r", report, y, proba, history={})
     assert written == ["per_label_f1.png", "pr_curves.png", "f1_by_threshold.png", "cooccurrence.png"]
     folder = tmp_path / "r"
-    assert sorted(p.name for p in folder.iterdir()) == sorted(written + ["index.html", "style.css"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(written + ["index.html", "style.css", ".mltc-keras-report"])
     for name in written:
         width, height = png_size(folder / name)
         assert 400 <= width <= 3000 and 300 <= height <= 3000, (name, width, height)
@@ -69,3 +69,19 @@ def test_write_dir_atomic(tmp_path):
     (tmp_path / "empty").mkdir()
     write_dir_atomic(tmp_path / "empty", write, option="--report")  # an empty folder is fine to fill
     assert (tmp_path / "empty" / "index.html").is_file()
+
+
+def test_a_report_replaces_only_a_report(case, tmp_path):
+    report, y, proba = case
+    write_report(tmp_path / "r", report, y, proba)
+    (tmp_path / "r" / "stale.png").write_bytes(b"from an older report")
+    with pytest.raises(InputError, match="--overwrite"):
+        write_report(tmp_path / "r", report, y, proba)
+    write_report(tmp_path / "r", report, y, proba, overwrite=True)
+    assert not (tmp_path / "r" / "stale.png").exists(), "the old report is replaced whole"
+
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("my own site")
+    with pytest.raises(InputError, match="did not write"):
+        write_report(tmp_path / "site", report, y, proba, overwrite=True)
+    assert [p.name for p in (tmp_path / "site").iterdir()] == ["index.html"]

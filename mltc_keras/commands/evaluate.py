@@ -26,7 +26,7 @@ def run(opts):
         if path:
             refuse_existing(path, opts.overwrite, option)
     if opts.report:
-        refuse_existing_dir(opts.report, opts.overwrite, "--report", "index.html")
+        refuse_existing_dir(opts.report, opts.overwrite, "--report")
     predictor = load(opts.model)
     data = read_labelled_csv(opts.data, **opts.reader_kwargs(expected_labels=predictor.labels))
     proba = predictor.predict_proba(data.texts, batch_size=opts.batch_size)

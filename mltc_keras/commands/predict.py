@@ -5,8 +5,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from mltc_keras.data.atomic import refuse_existing, write_atomic
+from mltc_keras.data.csv_safety import write_csv
 from mltc_keras.data.reader import read_text_csv
 from mltc_keras.errors import InputError
 from mltc_keras.models.text_classifier import thresholds_array
@@ -20,7 +22,8 @@ class PredictResult:
 
 
 def run(opts):
-    """Label sets for --text (returned) or for every row of --input (written to --output)."""
+    """Label sets for --text (returned) or for every row of --input (written to --output); --text
+    with --output writes the CSV --input would, with a text column."""
     if bool(opts.text) == bool(opts.input):
         raise InputError("predict: give either --text T [T ...] or --input CSV --output CSV")
     if opts.input and not opts.output:
@@ -28,17 +31,18 @@ def run(opts):
     if opts.output:
         refuse_existing(opts.output, opts.overwrite)
     predictor = load(opts.model)
-    if opts.text:
+    if opts.text and not opts.output:
         predictions = predictor.predict(opts.text, threshold=opts.threshold, batch_size=opts.batch_size)
         return PredictResult(predictions=list(zip(opts.text, predictions)))
-    frame = read_text_csv(opts.input, text_column=opts.text_column, drop_empty=opts.drop_empty)
+    frame = (pd.DataFrame({opts.text_column: opts.text}) if opts.text else
+             read_text_csv(opts.input, text_column=opts.text_column, drop_empty=opts.drop_empty))
     proba = predictor.predict_proba(frame[opts.text_column].tolist(), batch_size=opts.batch_size)
     cut = thresholds_array(predictor.model, opts.threshold)
     out = frame.copy()
     for j, label in enumerate(predictor.labels):
         out[f"score_{label}"] = np.round(proba[:, j], 6)
     out["predicted_labels"] = [";".join(l for l, hit in zip(predictor.labels, row) if hit) for row in proba >= cut]
-    write_atomic(opts.output, lambda tmp: out.to_csv(tmp, index=False), overwrite=opts.overwrite)
+    write_atomic(opts.output, lambda tmp: write_csv(out, tmp), overwrite=opts.overwrite)
     return PredictResult(written=Path(opts.output))
 
 

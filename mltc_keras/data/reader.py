@@ -3,14 +3,20 @@ delimited label names, and texts alone for prediction.
 
 Every problem raises InputError with one line naming the file and, where it applies, the row and
 column. "row N" is the N-th data record of the file, counting from 1 and not counting the header
-(a text with quoted line breaks is still one row).
+(a text with quoted line breaks is still one row). A name ending in .gz, .bz2, .xz or .zip is
+decompressed first, as pandas' compression="infer" would, and the same checks apply to its content.
 """
 
+import bz2
 import codecs
 import csv
+import gzip
 import io
+import lzma
 import os
 import warnings
+import zipfile
+import zlib
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -67,8 +73,8 @@ def labels_without_positives(data):
 
 def _read_checked(path, text_column, drop_empty):
     """The file as a DataFrame of strings whose index is the 0-based data row, with the checks
-    both readers share: readable UTF-8, a header without duplicates, no row wider than the
-    header, data rows, the text column and non-empty texts (or dropped ones, with a warning)."""
+    both readers share: readable (decompressible) UTF-8, a header without duplicates, no row wider
+    than the header, data rows, the text column and non-empty texts (or dropped ones, with a warning)."""
     name = os.fspath(path)
     if not os.path.isfile(path):
         raise InputError(f"{name}: file not found; check the path")
@@ -77,6 +83,7 @@ def _read_checked(path, text_column, drop_empty):
             raw = f.read()
     except OSError as e:
         raise InputError(f"{name}: cannot read the file ({e.strerror})") from None
+    raw = _decompressed(name, raw)
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8):]
     try:
@@ -113,6 +120,36 @@ def _read_checked(path, text_column, drop_empty):
         if df.empty:
             raise InputError(f"{name}: no rows left after dropping rows with empty text")
     return df
+
+
+def _unzip(raw):
+    """The one file in a zip archive (macOS' __MACOSX/ entries aside), as pandas reads it."""
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        members = [m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")]
+        if len(members) != 1:
+            raise InputError(f"zip archive holds {len(members)} files; it must hold exactly one CSV")
+        return archive.read(members[0])
+
+
+_COMPRESSED = {".gz": ("gzip", gzip.decompress), ".bz2": ("bzip2", bz2.decompress),
+               ".xz": ("xz", lzma.decompress), ".zip": ("zip", _unzip)}
+
+
+def _decompressed(name, raw):
+    """`raw` decompressed when the file name ends in a compression suffix, else `raw` itself."""
+    suffix = next((s for s in _COMPRESSED if name.lower().endswith(s)), None)
+    if suffix is None:
+        return raw
+    kind, decompress = _COMPRESSED[suffix]
+    try:
+        return decompress(raw)
+    except InputError as e:
+        raise InputError(f"{name}: {e}") from None
+    except (OSError, EOFError, ValueError, RuntimeError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as e:
+        # RuntimeError: an encrypted zip, or a zip method Python lacks
+        detail = " ".join(str(e).split()) or type(e).__name__
+        raise InputError(f"{name}: cannot decompress it as {kind} ({detail}); the file is truncated, damaged or "
+                         f"not {kind}: compress the CSV again, or give it uncompressed without {suffix}") from None
 
 
 def _check_shape(name, content):

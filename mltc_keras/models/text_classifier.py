@@ -8,6 +8,7 @@ holds a keras-hub encoder (embed-head, bert) need `import keras_hub` before `ker
 """
 
 import zipfile
+import zlib
 from pathlib import Path
 
 import keras
@@ -69,12 +70,23 @@ def save_atomic(model, path, overwrite=False):
     write_atomic(path, model.save, overwrite=overwrite, suffix=".keras")
 
 
-def _holds_keras_hub_layers(path):
+def _archive_config(path):
+    """The config.json inside the .keras archive at `path`, after checking the archive is whole
+    (keras itself reports a truncated file as "File not found")."""
+    from mltc_keras.errors import InputError
+
     try:
         with zipfile.ZipFile(path) as archive:
-            return b'"keras_hub' in archive.read("config.json")
-    except (OSError, KeyError, zipfile.BadZipFile):
-        return False  # load_model reports what is wrong with the file
+            damaged = archive.testzip()
+            if damaged is not None:
+                raise zipfile.BadZipFile(f"{damaged} fails its CRC check")
+            return archive.read("config.json")
+    except (KeyError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
+        detail = " ".join(str(exc).strip("'\"").split()) or type(exc).__name__
+        raise InputError(f"{path}: not a complete .keras model file (truncated or damaged: {detail}); "
+                         "train it again or restore it") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the model file ({exc.strerror or exc})") from None
 
 
 def load_classifier(path):
@@ -84,7 +96,7 @@ def load_classifier(path):
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such model file; train one with `mltc-keras train` or check --model")
-    if _holds_keras_hub_layers(path):
+    if b'"keras_hub' in _archive_config(path):
         import keras_hub  # noqa: F401  (registers the encoder classes the file names)
     try:
         model = keras.saving.load_model(path)

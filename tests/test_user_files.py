@@ -1,0 +1,120 @@
+"""Files users bring and files the CLI writes for them: compressed CSVs, a damaged model file, and
+predict's CSV (safe to open in a spreadsheet, also for --text). The CLI runs in subprocesses on
+one tiny model trained for the module."""
+
+import csv
+import gzip
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import LABELS, TINY_MODEL, make_rows, run_cli, write_csv
+from mltc_keras.data.csv_safety import neutralize_formulas
+from mltc_keras.errors import InputError
+from mltc_keras.models.text_classifier import load_classifier
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("user_files")
+    write_csv(root / "train.csv", make_rows(160, seed=1))
+    write_csv(root / "test.csv", make_rows(48, seed=3))
+    result = run_cli("train", "--arch", "bilstm", "--train", "train.csv", "--epochs", "1", "--output", "tiny.keras",
+                     *TINY_MODEL, cwd=root)
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def error_lines(result):
+    return [line for line in result.stderr.splitlines() if line.startswith("error:")]
+
+
+def test_evaluate_reads_a_gzipped_csv_like_the_plain_one(trained):
+    (trained / "test.csv.gz").write_bytes(gzip.compress((trained / "test.csv").read_bytes()))
+    for data, out in (("test.csv", "plain.json"), ("test.csv.gz", "gz.json")):
+        result = run_cli("evaluate", "--model", "tiny.keras", "--data", data, "--json", out, cwd=trained)
+        assert result.returncode == 0, result.stderr
+    plain, gz = (json.loads((trained / out).read_text()) for out in ("plain.json", "gz.json"))
+    assert gz.pop("data") == "test.csv.gz" and plain.pop("data") == "test.csv"
+    assert gz == plain
+
+
+def test_a_truncated_gzipped_csv_fails_in_one_line(trained):
+    whole = gzip.compress((trained / "test.csv").read_bytes())
+    (trained / "cut.csv.gz").write_bytes(whole[: len(whole) // 2])
+    result = run_cli("evaluate", "--model", "tiny.keras", "--data", "cut.csv.gz", cwd=trained)
+    assert result.returncode == 2
+    [line] = error_lines(result)
+    assert "cut.csv.gz: cannot decompress it as gzip" in line and "truncated" in line
+
+
+def test_a_truncated_model_file_is_named_as_such_not_as_missing(trained):
+    whole = (trained / "tiny.keras").read_bytes()
+    (trained / "half.keras").write_bytes(whole[: len(whole) // 2])
+    expected = "half.keras: not a complete .keras model file (truncated or damaged: "
+    with pytest.raises(InputError) as caught:
+        load_classifier(trained / "half.keras")
+    assert expected in str(caught.value) and "train it again or restore it" in str(caught.value)
+    assert "not found" not in str(caught.value).lower()
+
+    result = run_cli("predict", "--model", "half.keras", "--text", "so happy", cwd=trained)
+    assert result.returncode == 2
+    [line] = error_lines(result)
+    assert expected in line and "not found" not in line.lower()
+
+
+def test_a_model_file_damaged_inside_fails_its_check(trained):
+    damaged = bytearray((trained / "tiny.keras").read_bytes())
+    middle = len(damaged) // 2
+    damaged[middle: middle + 64] = bytes(64)
+    (trained / "damaged.keras").write_bytes(bytes(damaged))
+    with pytest.raises(InputError, match="not a complete .keras model file .truncated or damaged: .*CRC"):
+        load_classifier(trained / "damaged.keras")
+
+
+FORMULAS = ["=HYPERLINK(\"http://x\",\"so happy\")", "+furious cmd", "-2+3 why", "@SUM(A1) happy", "\tso happy",
+            "\rwhy"]
+
+
+def test_numeric_columns_are_left_as_they_are():
+    frame = pd.DataFrame({"text": ["-x", "=y", "ok", "-1.5e3"], "score": [-1.5, 0.0, 2.0, -3.0]})
+    safe = neutralize_formulas(frame)
+    assert safe["text"].tolist() == ["'-x", "'=y", "ok", "-1.5e3"]
+    assert safe["score"].dtype == np.float64 and safe["score"].tolist() == [-1.5, 0.0, 2.0, -3.0]
+    assert frame["text"].tolist() == ["-x", "=y", "ok", "-1.5e3"], "the frame given is not changed"
+
+
+def test_predict_output_cannot_start_a_spreadsheet_formula(trained):
+    rows = [(f"id{i}", text, "-5") for i, text in enumerate(FORMULAS)] + [("=1+1", "plain happy\rtext", "@x")]
+    write_csv(trained / "formulas.csv", rows, header=("id", "text", "=note"))
+    result = run_cli("predict", "--model", "tiny.keras", "--input", "formulas.csv", "--output", "formulas_out.csv",
+                     cwd=trained)
+    assert result.returncode == 0, result.stderr
+    with open(trained / "formulas_out.csv", newline="", encoding="utf-8") as f:
+        out = list(csv.reader(f))
+    header, cells = out[0], out[1:]
+    assert header == ["id", "text", "'=note", *(f"score_{label}" for label in LABELS), "predicted_labels"]
+    assert [row[1] for row in cells] == ["'" + text for text in FORMULAS] + ["plain happy\rtext"]
+    assert [row[0] for row in cells] == [f"id{i}" for i in range(len(FORMULAS))] + ["'=1+1"]
+    assert [row[2] for row in cells] == ["-5"] * len(FORMULAS) + ["'@x"], "a plain number is left as it is"
+    for row in cells:
+        assert all(0 <= float(score) <= 1 for score in row[3:3 + len(LABELS)])
+
+
+def test_predict_text_with_output_writes_the_csv_input_would(trained):
+    texts = ["so happy today", "why why", "=1+1 furious"]
+    write_csv(trained / "texts.csv", [(text,) for text in texts], header=("text",))
+    result = run_cli("predict", "--model", "tiny.keras", "--input", "texts.csv", "--output", "from_input.csv",
+                     cwd=trained)
+    assert result.returncode == 0, result.stderr
+    result = run_cli("predict", "--model", "tiny.keras", "--text", *texts, "--output", "from_text.csv", cwd=trained)
+    assert result.returncode == 0, result.stderr
+    assert "wrote from_text.csv" in result.stdout
+    written = (trained / "from_text.csv").read_text(encoding="utf-8")
+    assert written == (trained / "from_input.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(written.splitlines()))
+    assert [row["text"] for row in rows] == ["so happy today", "why why", "'=1+1 furious"]
+    assert list(rows[0]) == ["text", *(f"score_{label}" for label in LABELS), "predicted_labels"]
+    assert not list(trained.glob(".from_text*")), "no temporary file left behind"
