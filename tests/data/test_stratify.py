@@ -5,7 +5,7 @@ import pytest
 
 from mltc_keras.data.stratify import stratified_split
 
-GOEMOTIONS_TRAIN = Path(__file__).resolve().parents[1] / "data" / "goemotions" / "train.csv"
+GOEMOTIONS_TRAIN = Path(__file__).resolve().parents[2] / "data" / "goemotions" / "train.csv"
 
 
 def sparse_y(seed=0, n=2000, n_labels=30):
