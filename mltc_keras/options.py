@@ -83,7 +83,15 @@ class TrainOptions(DataOptions):
                 "each task gets its own sigmoid head and metrics; every label belongs to one task"})
     task_weights: str = field(default=None, metadata={
         "help": "weights of the tasks' losses, e.g. 'emotion=1,sentiment=0.5' (default: 1 each)"})
-    patience: int = field(default=3, metadata={"min": 1, "max": 100_000, "help": "epochs without validation micro-F1 gain before stopping"})
+    patience: int = field(default=3, metadata={"min": 1, "max": 100_000, "help": "epochs without a better --monitor value before stopping"})
+    monitor: str = field(default="pr_auc", metadata={
+        "help": "the validation figure early stopping, the best checkpoint and the restored weights follow: pr_auc "
+                "(macro PR-AUC) and auc (macro ROC-AUC) need no threshold; micro_f1 and macro_f1 are at 0.5, so "
+                "they stay 0 while rare labels' probabilities are below it; loss",
+        "choices": ("pr_auc", "auc", "micro_f1", "macro_f1", "loss")})
+    min_updates: int = field(default=1000, metadata={"min": 0, "max": 10**8,
+        "help": "when --epochs is not given, train a small data set for more epochs, up to this many optimizer "
+                "updates, with --patience scaled alike (0: off)"})
     output: str = field(default=None, metadata={"help": "model file to write (default: models/<arch>.keras)"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --output"})
     run_name: str = field(default=None, metadata={"help": "name of the run's folder under --logs-dir (default: the output's stem)"})
@@ -251,6 +259,8 @@ def resolve_train_options(values):
         raise InputError(f"--preset {preset_name}: unknown for --arch {arch_name}; "
                          f"choose from {', '.join(arch.presets) or 'none (it has no presets)'}")
     merged = {**arch.training_defaults, **(arch.presets[preset_name] if preset_name else {}), **values}
+    if "min_updates" not in values and "epochs" in {**(arch.presets[preset_name] if preset_name else {}), **values}:
+        merged["min_updates"] = 0  # epochs someone chose (on the command line or in a preset) are kept
     spec = validate(arch.Spec(**{k: v for k, v in merged.items() if k in spec_names}))
     with reraise("--arch", arch_name):
         arch.check(spec)

@@ -22,7 +22,9 @@ class TrainResult:
     epochs_run: int
     seconds: float
     samples_per_second: float
+    updates: int
     model: object  # the saved TextClassifier
+    warning: str = None  # the run never improved its validation figure
 
 
 def load_splits(opts):
@@ -72,6 +74,7 @@ def run(opts, callbacks=()):
     """Train as `opts` (checked TrainOptions) says; `callbacks` are extra Keras callbacks for the fit."""
     from mltc_keras.models import ARCHS
     from mltc_keras.models.text_classifier import save_atomic
+    from mltc_keras.training.callbacks import never_improved
     from mltc_keras.training.trainer import distribution_strategy, fit, precision
 
     arch = ARCHS[opts.arch]
@@ -99,10 +102,14 @@ def run(opts, callbacks=()):
             raise Interrupted(f"interrupted: nothing was written to {output}; run the same command again to resume "
                               "from the last completed epoch", 143 if isinstance(stop, Terminated) else 130) from None
     save_atomic(fitted.model, output, overwrite=opts.overwrite)
+    warning = never_improved(fitted.model.history_log, opts.monitor)
+    if warning:
+        warnings.warn(warning, stacklevel=2)
     return TrainResult(output=output, run_dir=fitted.run_dir, epochs_run=fitted.epochs_run, seconds=fitted.seconds,
-                       samples_per_second=fitted.samples_per_second, model=fitted.model)
+                       samples_per_second=fitted.samples_per_second, updates=fitted.updates, model=fitted.model,
+                       warning=warning)
 
 
 def format(result):
-    return (f"saved {result.output} ({result.epochs_run} epochs, {result.seconds:.0f} s training, "
-            f"{result.samples_per_second:.0f} samples/s); logs in {result.run_dir}")
+    return (f"saved {result.output} ({result.epochs_run} epochs, {result.updates} updates, {result.seconds:.0f} s "
+            f"training, {result.samples_per_second:.0f} samples/s); logs in {result.run_dir}")

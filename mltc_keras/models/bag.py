@@ -7,7 +7,7 @@ Meant for the word-level tokenizer of `mltc_keras.text.word_vocab` (its options 
 from dataclasses import dataclass, field
 
 from mltc_keras.models.base import Arch
-from mltc_keras.models.dense_stack import dense_stack, hidden_sizes
+from mltc_keras.models.dense_stack import NORMALIZATIONS, dense_stack, hidden_sizes
 
 
 @dataclass
@@ -17,6 +17,9 @@ class Spec:
         "help": "comma list of hidden Dense sizes after the mean of the embeddings (each Dense relu -> "
                 "BatchNormalization -> Dropout); 'none' for a linear model on the mean"})
     dropout: float = field(default=0.5, metadata={"min": 0, "below": 1, "help": "dropout after each hidden layer"})
+    normalization: str = field(default="batch", metadata={
+        "help": "after each hidden Dense: batch (BatchNormalization), layer (LayerNormalization) or none",
+        "choices": NORMALIZATIONS})
     min_count: int = field(default=2, metadata={"min": 1, "max": 10**9, 
         "help": "tokenizer option: keep words seen at least this many times in the training texts"})
     max_vocab: int = field(default=50000, metadata={"min": 1, "max": 10**9, 
@@ -30,7 +33,8 @@ class Bag(Arch):
     training_defaults = dict(loss="focal", learning_rate=1e-3, batch_size=128, epochs=5, clipnorm=1.0)
     presets = {
         # the original specification: class-weighted BCE
-        "seed": dict(embedding_dim=300, hidden_units="200,100", dropout=0.5, learning_rate=1e-3, batch_size=128,
+        "seed": dict(embedding_dim=300, hidden_units="200,100", dropout=0.5, normalization="batch",
+                     learning_rate=1e-3, batch_size=128,
                      loss="weighted-bce"),
     }
 
@@ -50,7 +54,7 @@ class Bag(Arch):
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
         x = keras.layers.Embedding(features.width, spec.embedding_dim, mask_zero=True, name="embedding")(token_ids)
         x = MaskedGlobalAveragePooling1D(name="mean_pool")(x)
-        return token_ids, dense_stack(x, spec.hidden_units, spec.dropout, batch_norm=True)
+        return token_ids, dense_stack(x, spec.hidden_units, spec.dropout, spec.normalization)
 
 
 ARCH = Bag()

@@ -16,13 +16,21 @@ def hidden_sizes(hidden_units):
     return sizes
 
 
-def dense_stack(x, hidden_units, dropout, batch_norm=False):
-    """Each hidden size as Dense(relu) [-> BatchNormalization] -> Dropout, applied to `x`."""
+NORMALIZATIONS = ("batch", "layer", "none")
+
+
+def dense_stack(x, hidden_units, dropout, normalization="none"):
+    """Each hidden size as Dense(relu) [-> BatchNormalization or LayerNormalization] -> Dropout,
+    applied to `x`."""
     import keras
 
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"normalization {normalization!r}: use one of {', '.join(NORMALIZATIONS)}")
     for i, size in enumerate(hidden_sizes(hidden_units), 1):
         x = keras.layers.Dense(size, activation="relu", name=f"hidden_{i}")(x)
-        if batch_norm:
+        if normalization == "batch":
             x = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+        elif normalization == "layer":
+            x = keras.layers.LayerNormalization(name=f"layer_norm_{i}")(x)
         x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
     return x

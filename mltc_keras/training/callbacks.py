@@ -1,9 +1,12 @@
-"""The callbacks of every training run: timing, resume state, early stopping, the best checkpoint,
-the CSV history, the plateau rule and TensorBoard."""
+"""The callbacks of every training run: timing, an ETA, resume state, early stopping, the best
+checkpoint, the CSV history, the plateau rule and TensorBoard; and the check that a run learned."""
 
+import math
+import sys
 import time
 
 import keras
+import numpy as np
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -20,19 +23,49 @@ class EpochTimer(keras.callbacks.Callback):
             logs["train_seconds"] = (self.stop or time.perf_counter()) - self.start
 
 
-def training_callbacks(run_dir, patience, plateau, resuming, monitor="val_micro_f1"):
-    """The callbacks writing into `run_dir`: `patience` epochs without a better `monitor` stop the
-    run (best weights restored); `plateau` halves a constant learning rate when validation loss
-    stalls; a run that is not `resuming` starts a fresh history."""
+class RunEta(keras.callbacks.Callback):
+    """After each epoch, one line on stderr: the epoch's time and how long the rest of the run can
+    take at that pace (early stopping may end it sooner)."""
+
+    def __init__(self, epochs, stream=sys.stderr):
+        super().__init__()
+        self.epochs, self.stream, self.seconds = epochs, stream, []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.start)
+        left = self.epochs - epoch - 1
+        pace = float(np.median(self.seconds[-3:]))
+        print(f"epoch {epoch + 1}/{self.epochs}: {self.seconds[-1]:.0f} s"
+              + (f"; at most {left} more, about {_duration(left * pace)} at this pace" if left else ""),
+              file=self.stream, flush=True)
+
+
+def _duration(seconds):
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def monitor_mode(monitor):
+    return "min" if monitor == "loss" else "max"
+
+
+def training_callbacks(run_dir, patience, plateau, resuming, monitor="pr_auc", epochs=None):
+    """The callbacks writing into `run_dir`: `patience` epochs without a better validation
+    `monitor` (a metric name: pr_auc, micro_f1, loss, ...) stop the run, the best weights restored;
+    `plateau` halves a constant learning rate when validation loss stalls; a run that is not
+    `resuming` starts a fresh history; with `epochs`, an ETA line follows each epoch."""
     history_csv = run_dir / "history.csv"
     if not resuming and history_csv.exists():
         history_csv.unlink()
+    watched, mode = f"val_{monitor}", monitor_mode(monitor)
     callbacks = [
         EpochTimer(),
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
-        keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=patience, restore_best_weights=True,
+        keras.callbacks.EarlyStopping(monitor=watched, mode=mode, patience=patience, restore_best_weights=True,
                                       verbose=1),
-        keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor=monitor, mode="max", save_best_only=True),
+        keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor=watched, mode=mode, save_best_only=True),
         keras.callbacks.CSVLogger(str(history_csv), append=True),
     ]
     if plateau:
@@ -40,4 +73,22 @@ def training_callbacks(run_dir, patience, plateau, resuming, monitor="val_micro_
                                                            verbose=1))
     if keras.backend.backend() == "tensorflow":
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
+    if epochs:
+        callbacks.append(RunEta(epochs))
     return callbacks
+
+
+def never_improved(history, monitor):
+    """A one-line warning when the validation `monitor` in `history` ({column: [per epoch]}) never
+    got better than at the first epoch, or never moved: the run may have learned nothing. None
+    when it improved."""
+    values = [v for v in history.get(f"val_{monitor}", []) if not math.isnan(v)]
+    if len(values) < 2:
+        return None
+    better = min if monitor_mode(monitor) == "min" else max
+    flat = max(values) - min(values) < 1e-6
+    if not flat and better(values[1:]) != values[0] and better(values) != values[0]:
+        return None
+    what = f"stayed at {values[0]:.4g}" if flat else f"was best at the first epoch ({values[0]:.4g})"
+    return (f"validation {monitor} {what} over {len(values)} epochs: the model may have learned nothing; "
+            "try a higher --learning-rate, more --epochs, another --loss, or check the labels")

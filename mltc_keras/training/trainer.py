@@ -32,6 +32,28 @@ class Fitted:
     epochs_run: int
     seconds: float
     samples_per_second: float
+    updates: int
+    plan: "EpochPlan"
+
+
+@dataclasses.dataclass
+class EpochPlan:
+    epochs: int
+    patience: int
+    batches_per_epoch: int
+    raised: bool  # epochs and patience were raised to reach min_updates
+
+
+def plan_epochs(epochs, patience, batches_per_epoch, accumulate=1, min_updates=0):
+    """Epochs and patience for a run: as given, or, when `epochs` of `batches_per_epoch` batches
+    make fewer than `min_updates` optimizer updates (`accumulate` batches each), raised to reach
+    them, with patience scaled by the same factor, so a small data set gets as many updates as
+    a large one and early stopping waits as many updates as it would there."""
+    updates_per_epoch = max(1, batches_per_epoch // accumulate)
+    if epochs * updates_per_epoch >= min_updates:
+        return EpochPlan(epochs, patience, batches_per_epoch, False)
+    raised = math.ceil(min_updates / updates_per_epoch)
+    return EpochPlan(raised, math.ceil(patience * raised / epochs), batches_per_epoch, True)
 
 
 @contextlib.contextmanager
@@ -86,7 +108,8 @@ def prior_log_odds(y):
 
 def _metrics(num_labels, tasks):
     metrics = [MultiLabelF1(num_labels, "micro"), MultiLabelF1(num_labels, "macro"),
-               keras.metrics.AUC(multi_label=True, num_labels=num_labels, name="auc")]
+               keras.metrics.AUC(multi_label=True, num_labels=num_labels, name="auc"),
+               keras.metrics.AUC(curve="PR", multi_label=True, num_labels=num_labels, name="pr_auc")]
     for name, (start, stop) in column_ranges(tasks or {}).items():
         metrics += [MultiLabelF1(stop - start, average, columns=(start, stop), name=f"{name}_{average}_f1")
                     for average in ("micro", "macro")]
@@ -94,11 +117,11 @@ def _metrics(num_labels, tasks):
 
 
 def build_classifier(opts, arch, features, labels, y_train=None, batches_per_epoch=1, tasks=None,
-                     task_weights=None):
+                     task_weights=None, epochs=None):
     """The compiled TextClassifier around `arch`'s network (for `opts.model`, its Spec) over
     `features` (see models/features.py), with one head per task when `tasks` ({task: labels},
     `labels` in task order) is given, their losses weighted by `task_weights` (one per task);
-    `batches_per_epoch` sizes the learning-rate schedule."""
+    `batches_per_epoch` and `epochs` (default: opts.epochs) size the learning-rate schedule."""
     bias = prior_log_odds(y_train) if opts.output_bias == "prior" and y_train is not None else None
     network = arch.build(opts.model, features, len(labels), tasks=tasks, output_bias=bias)
     model = TextClassifier(network, labels=labels, tokenizer_json=features.tokenizer.to_json(),
@@ -111,7 +134,7 @@ def build_classifier(opts, arch, features, labels, y_train=None, batches_per_epo
                      focal_alpha=opts.focal_alpha, pos_weight=pos_weight,
                      label_weights=label_weights(tasks, task_weights or [1.0] * len(tasks)) if tasks else None)
     optimizer = make_optimizer(opts.optimizer, opts.learning_rate, schedule=opts.lr_schedule, warmup=opts.warmup,
-                               total_updates=max(1, batches_per_epoch * opts.epochs // opts.accumulate),
+                               total_updates=max(1, batches_per_epoch * (epochs or opts.epochs) // opts.accumulate),
                                clipnorm=opts.clipnorm, accumulate=opts.accumulate, weight_decay=opts.weight_decay)
     model.compile(optimizer=optimizer, loss=loss, metrics=_metrics(len(labels), tasks),
                   jit_compile={"auto": "auto", "on": True, "off": False}[opts.jit_compile])
@@ -134,12 +157,17 @@ def fit(opts, arch, features, train_data, valid_data, run_dir, tasks=None, task_
 
     train_batches = features.batches(x_train, train_data.y, batch_size=opts.batch_size, shuffle=True, seed=opts.seed)
     valid_batches = features.batches(x_valid, valid_data.y, batch_size=max(opts.batch_size, 256))
+    plan = plan_epochs(opts.epochs, opts.patience, len(train_batches), opts.accumulate, opts.min_updates)
+    if plan.raised:
+        print(f"small training set: {plan.batches_per_epoch} batches an epoch, so up to {plan.epochs} epochs "
+              f"(at least {opts.min_updates} updates, --min-updates) with patience {plan.patience}", file=sys.stderr)
     with strategy.scope() if strategy else contextlib.nullcontext():
         model = build_classifier(opts, arch, features, train_data.labels, train_data.y, len(train_batches), tasks,
-                                 task_weights)
+                                 task_weights, epochs=plan.epochs)
     plateau = opts.lr_schedule == "constant" and opts.warmup == 0  # a schedule owns the rate otherwise
-    model.fit(train_batches, validation_data=valid_batches, epochs=opts.epochs, shuffle=False, verbose=2,
-              callbacks=training_callbacks(run_dir, opts.patience, plateau, resuming) + list(callbacks))
+    model.fit(train_batches, validation_data=valid_batches, epochs=plan.epochs, shuffle=False, verbose=2,
+              callbacks=training_callbacks(run_dir, plan.patience, plateau, resuming, opts.monitor, plan.epochs)
+              + list(callbacks))
     history = read_history(run_dir / "history.csv")
     epochs_run = len(history.get("epoch", []))
     seconds = float(np.nansum(history.get("train_seconds", [])))
@@ -149,4 +177,5 @@ def fit(opts, arch, features, train_data, valid_data, run_dir, tasks=None, task_
     model.history_log = history
     model = model.with_network(features.inference_network(model.network))  # and no optimizer state
     return Fitted(model=model, run_dir=run_dir, epochs_run=epochs_run, seconds=seconds,
-                  samples_per_second=len(x_train) * epochs_run / seconds if epochs_run and seconds else 0.0)
+                  samples_per_second=len(x_train) * epochs_run / seconds if epochs_run and seconds else 0.0,
+                  updates=epochs_run * max(1, len(train_batches) // opts.accumulate), plan=plan)

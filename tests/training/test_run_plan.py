@@ -1,0 +1,83 @@
+"""How long a run trains and what it follows: epochs raised for small data, the validation figure
+that picks the kept epoch, and the warning for a run that never improved."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from mltc_keras.training.callbacks import never_improved, training_callbacks
+from mltc_keras.training.trainer import plan_epochs
+from mltc_keras.options import resolve_train_options
+
+
+def test_a_small_data_set_gets_enough_updates_and_patience_to_match():
+    plan = plan_epochs(epochs=5, patience=3, batches_per_epoch=55, min_updates=1000)
+    assert (plan.epochs, plan.patience, plan.raised) == (19, 12, True)  # 19 x 55 = 1045 updates
+    assert plan.epochs * 55 >= 1000 > (plan.epochs - 1) * 55
+    # accumulation: updates, not batches, count
+    assert plan_epochs(5, 3, 55, accumulate=5, min_updates=1000).epochs == math.ceil(1000 / 11)
+
+
+def test_a_large_data_set_keeps_its_epochs():
+    plan = plan_epochs(epochs=5, patience=3, batches_per_epoch=340, min_updates=1000)
+    assert (plan.epochs, plan.patience, plan.raised) == (5, 3, False)
+    assert plan_epochs(5, 3, 55, min_updates=0) == plan_epochs(5, 3, 55)
+
+
+def test_epochs_given_explicitly_or_by_a_preset_are_kept():
+    assert resolve_train_options({"arch": "bag"}).min_updates == 1000
+    assert resolve_train_options({"arch": "bag", "epochs": 5}).min_updates == 0
+    assert resolve_train_options({"arch": "bert", "pretrained": "x", "preset": "minilm"}).min_updates == 0
+    assert resolve_train_options({"arch": "bag", "epochs": 5, "min_updates": 300}).min_updates == 300
+
+
+class Scripted(keras.callbacks.Callback):
+    """Sets the validation figure of each epoch, and keeps the weights each epoch ended with."""
+
+    def __init__(self, name, values):
+        super().__init__()
+        self.name, self.values, self.weights = name, values, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs[self.name] = self.values[epoch]
+        self.weights.append([w.copy() for w in self.model.get_weights()])
+
+
+@pytest.mark.parametrize("monitor, values, best", [
+    ("pr_auc", [0.10, 0.50, 0.30, 0.20, 0.25, 0.9], 1),
+    ("loss", [0.9, 0.7, 0.4, 0.6, 0.5, 0.45], 2),
+])
+def test_the_monitor_picks_the_epoch_that_is_kept(tmp_path, monitor, values, best):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy")
+    x = np.random.default_rng(0).random((16, 3)).astype("float32")
+    y = (x[:, :2] > 0.5).astype("float32")
+    scripted = Scripted(f"val_{monitor}", values)
+    model.fit(x, y, epochs=len(values), verbose=0,
+              callbacks=[scripted] + training_callbacks(tmp_path, patience=3, plateau=False, resuming=False,
+                                                        monitor=monitor))
+    assert len(scripted.weights) == best + 4  # three epochs without a better value, then the stop
+    for kept, restored in zip(scripted.weights[best], model.get_weights()):
+        np.testing.assert_array_equal(kept, restored)
+    checkpoint = keras.saving.load_model(tmp_path / "best.keras")
+    for kept, saved in zip(scripted.weights[best], checkpoint.get_weights()):
+        np.testing.assert_array_equal(kept, saved)
+
+
+@pytest.mark.parametrize("history, monitor, warns", [
+    ({"val_pr_auc": [0.2, 0.2, 0.2]}, "pr_auc", "stayed at 0.2 over 3 epochs"),
+    ({"val_micro_f1": [0.0, 0.0, 0.0, 0.0]}, "micro_f1", "stayed at 0 over 4 epochs"),
+    ({"val_pr_auc": [0.4, 0.3, 0.35]}, "pr_auc", "was best at the first epoch (0.4)"),
+    ({"val_loss": [0.3, 0.4, 0.5]}, "loss", "was best at the first epoch (0.3)"),
+    ({"val_pr_auc": [0.2, 0.3, 0.25]}, "pr_auc", None),
+    ({"val_loss": [0.5, 0.4, 0.45]}, "loss", None),
+    ({"val_pr_auc": [0.2]}, "pr_auc", None),
+])
+def test_a_run_that_never_improved_is_named(history, monitor, warns):
+    message = never_improved(history, monitor)
+    if warns is None:
+        assert message is None
+    else:
+        assert warns in message and f"validation {monitor}" in message and "\n" not in message
