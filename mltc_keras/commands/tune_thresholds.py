@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mltc_keras.models.text_classifier import load_classifier, refuse_model_output, save_atomic
+from mltc_keras.commands import refuse_model_output
+from mltc_keras.models.text_classifier import load_classifier, save_atomic
 from mltc_keras.data.atomic import write_atomic
 from mltc_keras.data.reader import read_labelled_csv
 from mltc_keras.errors import InputError

@@ -124,7 +124,11 @@ def test_per_task_metrics_are_those_of_the_task_columns(two_heads):
     predicted = predictor.predict_proba(data.texts) >= np.asarray(predictor.model.thresholds)
     for task, (start, stop) in column_ranges(predictor.model.tasks).items():
         for average in ("micro", "macro"):
-            expected = f1_score(data.y[:, start:stop], predicted[:, start:stop], average=average, zero_division=0)
+            truth, guess = data.y[:, start:stop], predicted[:, start:stop]
+            if stop - start == 1:  # scikit-learn reads one column as a binary target: F1 of the positives
+                expected = f1_score(truth.ravel(), guess.ravel(), zero_division=0)
+            else:
+                expected = f1_score(truth, guess, average=average, zero_division=0)
             np.testing.assert_allclose(report["tasks"][task][f"{average}_f1"], expected, atol=1e-6)
 
 
