@@ -68,6 +68,14 @@ def run_python(code, cwd):
     return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
+def write_splits(root, train=160, valid=48, test=None, seed=1):
+    """train.csv, valid.csv (and test.csv) of cue-word rows in `root`, each from its own seed."""
+    for offset, (name, rows) in enumerate((("train", train), ("valid", valid), ("test", test))):
+        if rows:
+            write_csv(root / f"{name}.csv", make_rows(rows, seed=seed + offset))
+    return root
+
+
 @pytest.fixture
 def data_dir(tmp_path):
     write_csv(tmp_path / "train.csv", make_rows(160, seed=1))

@@ -126,8 +126,8 @@ def _from_keras_hub(name):
     hub_tokenizer = _keras_hub().models.Tokenizer.from_preset(name)
     vocabulary = getattr(hub_tokenizer, "vocabulary", None)
     if not isinstance(vocabulary, list) or "[PAD]" not in vocabulary:
-        raise ValueError(f"only WordPiece (BERT-style) keras-hub presets are supported by name; "
-                         f"pass the checkpoint's Hugging Face folder instead")
+        raise ValueError("only WordPiece (BERT-style) keras-hub presets are supported by name; "
+                         "pass the checkpoint's Hugging Face folder instead")
     tokenizer = Tokenizer.from_vocab_list(vocabulary, lowercase=getattr(hub_tokenizer, "lowercase", True))
     return Pretrained(name, backbone, tokenizer, _fingerprint(name, tokenizer.to_json()))
 

@@ -30,7 +30,7 @@ def read_checkpoint_matrix(folder):
 
     weights = folder / "model.safetensors"
     if not weights.is_file():
-        raise ValueError(f"no model.safetensors there (expected a Hugging Face checkpoint folder)")
+        raise ValueError("no model.safetensors there (expected a Hugging Face checkpoint folder)")
     tensors = load_file(weights)
     for key, value in tensors.items():
         if key.endswith(_NAMES):
@@ -41,10 +41,10 @@ def read_checkpoint_matrix(folder):
 def _check_vocab(folder, vocab):
     path = folder / "vocab.txt"
     if not path.is_file():
-        raise ValueError(f"no vocab.txt, so its rows cannot be matched to the tokenizer")
+        raise ValueError("no vocab.txt, so its rows cannot be matched to the tokenizer")
     theirs = path.read_text(encoding="utf-8").splitlines()
     if theirs != vocab:
-        raise ValueError(f"its vocab.txt differs from the tokenizer's vocabulary; "
+        raise ValueError("its vocab.txt differs from the tokenizer's vocabulary; "
                          "use a checkpoint with the bert-base-uncased vocabulary")
 
 
@@ -69,7 +69,7 @@ def load_embeddings(source, vocab, dim):
         return project(bundled_matrix(), dim)
     folder = Path(source)
     if not folder.is_dir():
-        raise ValueError(f"not a folder (expected a Hugging Face checkpoint folder with "
+        raise ValueError("not a folder (expected a Hugging Face checkpoint folder with "
                          "model.safetensors and vocab.txt)")
     _check_vocab(folder, vocab)
     matrix = read_checkpoint_matrix(folder)

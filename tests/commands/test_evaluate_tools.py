@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import LABELS, TINY_MODEL, make_rows, run_cli, write_csv
+from conftest import LABELS, TINY_MODEL, run_cli, write_splits
 from mltc_keras.data.atomic import write_dir_atomic
 from mltc_keras.evaluation.metrics import PREDICTION_METRICS, SCORE_METRICS
 from mltc_keras.evaluation.thresholds import make_grid, tune_for
@@ -20,10 +20,7 @@ from report_checks import linked_files, png_size
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     """A tiny bilstm and a tiny bag model, trained on the same files."""
-    root = tmp_path_factory.mktemp("tools")
-    write_csv(root / "train.csv", make_rows(160, seed=1))
-    write_csv(root / "valid.csv", make_rows(48, seed=2))
-    write_csv(root / "test.csv", make_rows(48, seed=3))
+    root = write_splits(tmp_path_factory.mktemp("tools"), test=48)
     result = run_cli("train", "--arch", "bilstm", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "2",
                      "--output", "bilstm.keras", *TINY_MODEL, cwd=root)
     assert result.returncode == 0, result.stderr

@@ -8,7 +8,6 @@ from safetensors.numpy import save_file
 
 from mltc_keras.encoders.embedding_cache import cache_path, embed_cached
 from mltc_keras.encoders.pretrained import encoder_network, layer_indices, load_pretrained
-from mltc_keras.errors import InputError
 from tiny_bert import make_tiny_bert, make_tiny_distilbert, tiny_bert_weights
 
 TEXTS = ["so happy today", "why", "", "furious and then why why why it was really very so happy"]

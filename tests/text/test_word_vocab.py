@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from mltc_keras.errors import InputError
 from mltc_keras.text.tokenizer import Tokenizer
 from mltc_keras.text.word_vocab import build_word_tokenizer
 

@@ -4,7 +4,7 @@ labels), must reach a high F1 on held-out rows: a broken loop, monitor or defaul
 import numpy as np
 import pytest
 
-from conftest import make_rows, write_csv
+from conftest import write_splits
 from tiny_bert import make_tiny_bert
 
 SMALL = {"bilstm": dict(embedding_dim=16, lstm_units=8, attention_units=8, dense_units=16, init_embeddings="none",
@@ -16,10 +16,7 @@ SMALL = {"bilstm": dict(embedding_dim=16, lstm_units=8, attention_units=8, dense
 
 @pytest.fixture(scope="module")
 def learnable(tmp_path_factory):
-    root = tmp_path_factory.mktemp("learnable")
-    write_csv(root / "train.csv", make_rows(400, seed=11))
-    write_csv(root / "valid.csv", make_rows(100, seed=12))
-    write_csv(root / "test.csv", make_rows(200, seed=13))
+    root = write_splits(tmp_path_factory.mktemp("learnable"), train=400, valid=100, test=200, seed=11)
     make_tiny_bert(root / "tiny-bert", hidden=64, heads=4, intermediate=64, layers=1)
     return root
 
