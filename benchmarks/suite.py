@@ -155,8 +155,11 @@ def main():
     RESULTS.mkdir(parents=True, exist_ok=True)
     rows = []
     for name, folder in datasets(args.data, args.datasets.split(",") if args.datasets else None).items():
-        for seed in map(int, args.seeds.split(",")):
-            cells = [("tf-idf + LR", lambda: tfidf_cell(folder, seed))] if args.tfidf else []
+        seeds = [int(s) for s in args.seeds.split(",")]
+        for seed in seeds:
+            # with a valid.csv the reference does not depend on the seed: once is enough
+            reference = args.tfidf and (seed == seeds[0] or not (folder / "valid.csv").is_file())
+            cells = [("tf-idf + LR", lambda: tfidf_cell(folder, seed))] if reference else []
             cells += [(arch, lambda arch=arch: arch_cell(name, folder, arch, seed, args.pretrained, work))
                       for arch in args.archs.split(",") if arch]
             for model, cell in cells:
