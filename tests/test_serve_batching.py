@@ -110,3 +110,17 @@ def test_a_failing_predict_fails_its_batch_only():
 def test_settings_out_of_range_are_refused(kwargs):
     with pytest.raises(ValueError):
         Batcher(rows_of, **kwargs)
+
+
+def test_an_announced_request_that_never_submits_does_not_stop_the_loop():
+    async def main():
+        batcher = Batcher(rows_of, max_batch_size=4, max_wait_ms=50)
+        batcher.start()
+        with batcher.arriving():
+            pass  # e.g. its body was refused
+        await asyncio.sleep(0.05)
+        rows = await batcher.submit(["z-4"])
+        await batcher.stop()
+        return rows
+
+    np.testing.assert_array_equal(run(main()), rows_of(["z-4"]))

@@ -35,9 +35,30 @@ from mltc_keras.serving.metrics import Metrics
 from mltc_keras.serving.protocol import RequestError
 from mltc_keras.serving.specs import parse_model_specs
 
+try:  # orjson, when installed (the serve extra), writes and reads JSON several times faster
+    import orjson
+
+    def dumps(obj):
+        return orjson.dumps(obj)
+
+    loads = orjson.loads
+except ImportError:  # pragma: no cover
+    def dumps(obj):
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+    loads = json.loads
+
 logger = logging.getLogger("mltc_keras.serve")
 
-DEFAULTS = dict(max_batch_size=64, max_wait_ms=5.0, max_texts=256, max_body_bytes=1 << 20, batch_size=256)
+
+def json_response(obj, status=200):
+    """A JSON response written at once (FastAPI's own path walks the object through
+    jsonable_encoder first, which costs more than the prediction for small requests)."""
+    return Response(dumps(obj), status_code=status, media_type="application/json")
+
+# measured (BENCHMARKS.md, serve): a dynamic batch of up to 256 texts, predicted 64 at a time in
+# order of length (less padding than one 256-wide call of mixed lengths)
+DEFAULTS = dict(max_batch_size=256, max_wait_ms=5.0, max_texts=256, max_body_bytes=1 << 20, batch_size=64)
 WARM_UP_TEXTS = ["", "warm up", "a somewhat longer text to warm up the model with " * 4,
                  "the longest of the warm-up texts, long enough to reach a wider padded shape " * 12]
 LOOPBACK = ("127.", "::1", "::ffff:127.")
@@ -253,7 +274,7 @@ def create_app(models, *, max_batch_size=DEFAULTS["max_batch_size"], max_wait_ms
     @app.exception_handler(RequestError)
     async def request_error(request, exc):
         request.state.error = exc.message
-        return JSONResponse({"error": exc.message}, status_code=exc.status)
+        return json_response({"error": exc.message}, exc.status)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request, exc):
@@ -303,7 +324,7 @@ def create_app(models, *, max_batch_size=DEFAULTS["max_batch_size"], max_wait_ms
         if not size:
             raise RequestError(400, "body: empty; send a JSON object")
         try:
-            return json.loads(b"".join(chunks))
+            return loads(b"".join(chunks))
         except (UnicodeDecodeError, ValueError) as exc:
             raise RequestError(400, f"body: not valid JSON ({exc})") from None
 
@@ -325,6 +346,8 @@ def create_app(models, *, max_batch_size=DEFAULTS["max_batch_size"], max_wait_ms
 
     @app.get("/v1/models/{name}", tags=["v1"], summary="a model's status")
     async def v1_status(name: str, request: Request):
+        if name.endswith(":predict"):  # this route's pattern also takes "name:predict"
+            raise RequestError(405, f"GET {request.url.path}: method not allowed; POST texts to it")
         entry = model_of(name, request)
         state = entry.state
         return {"name": name, "ready": state == "AVAILABLE",
@@ -353,8 +376,8 @@ def create_app(models, *, max_batch_size=DEFAULTS["max_batch_size"], max_wait_ms
             texts, decision = protocol.parse_v1(body, predictor.labels, max_texts)
             result = await scored(entry, texts, request, arrival)
         p = result.predictor
-        return {"predictions": protocol.v1_predictions(result.proba, p.labels, p.model.thresholds, p.model.tasks,
-                                                       decision)}
+        return json_response({"predictions": protocol.v1_predictions(result.proba, p.labels, p.model.thresholds,
+                                                                     p.model.tasks, decision)})
 
     # --- V2: Open Inference Protocol ------------------------------------------------------
 
@@ -405,7 +428,7 @@ def create_app(models, *, max_batch_size=DEFAULTS["max_batch_size"], max_wait_ms
                   "outputs": protocol.v2_outputs(result.proba, p.labels, p.model.thresholds, decision, outputs)}
         if request_id is not None:
             answer["id"] = request_id
-        return answer
+        return json_response(answer)
 
     # --- operations -----------------------------------------------------------------------
 

@@ -119,7 +119,7 @@ class Batcher:
     async def _loop(self):
         loop = asyncio.get_running_loop()
         while True:
-            if not self._pending:
+            while not self._pending:  # (a request that ends before submitting also wakes us)
                 self._arrival.clear()
                 await self._arrival.wait()
             deadline = self._pending[0].arrived + self.max_wait

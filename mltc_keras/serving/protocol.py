@@ -213,13 +213,13 @@ def decide(proba, labels, model_thresholds, decision):
 
 def v1_predictions(proba, labels, thresholds, tasks, decision):
     """The V1 `predictions`: per text its labels (in the model's label order) and scores."""
-    hits = decide(proba, labels, thresholds, decision)
+    hits = decide(proba, labels, thresholds, decision).tolist()
     out = []
-    for row, hit in zip(proba, hits):
+    for row, hit in zip(proba.tolist(), hits):  # tolist: float32 -> the same value as a Python float
         names = [label for label, h in zip(labels, hit) if h]
         item = {"labels": names}
         if decision.scores:
-            item["scores"] = {label: float(p) for label, p in zip(labels, row)}
+            item["scores"] = dict(zip(labels, row))
         if tasks:
             item["tasks"] = {task: [label for label in group if label in names] for task, group in tasks.items()}
         out.append(item)
