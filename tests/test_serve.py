@@ -45,25 +45,6 @@ def env():
                                                          os.environ.get("PYTHONPATH", "")])}
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    """Tiny bilstm and bag models trained for one epoch on cue-word data, and their predictors."""
-    import mltc_keras
-
-    folder = tmp_path_factory.mktemp("serve")
-    train, valid = write_csv(folder / "train.csv", make_rows(160, seed=1)), write_csv(folder / "valid.csv", make_rows(48, seed=2))
-    common = dict(train=str(train), valid=str(valid), epochs=1, logs_dir=str(folder / "logs"),
-                  cache_dir=str(folder / "cache"))
-    tiny = dict(zip((a.lstrip("-").replace("-", "_") for a in TINY_MODEL[::2]), map(int, TINY_MODEL[1::2])))
-    mltc_keras.train(arch="bilstm", output=str(folder / "bilstm.keras"), **tiny, **common)
-    mltc_keras.train(arch="bag", output=str(folder / "bag.keras"), embedding_dim=8, hidden_units="8", max_length=16,
-                     min_count=1, **common)
-    shutil.copy(folder / "bilstm.keras", folder / "swap.keras")
-    return {"folder": folder, "bilstm": folder / "bilstm.keras", "bag": folder / "bag.keras",
-            "swap": folder / "swap.keras",
-            "predictors": {"bilstm": mltc_keras.load(folder / "bilstm.keras"), "bag": mltc_keras.load(folder / "bag.keras")}}
-
-
 USER_SERVICE = """
 import sys
 import numpy as np
@@ -150,24 +131,63 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def servers(models):
-    folder = models["folder"]
-    port, user_port = free_port(), free_port()
-    cli = Server([sys.executable, "-m", "mltc_keras", "serve", "--model", f"bilstm={models['bilstm']}",
-                  "--model", str(models["bag"]), "--model", f"swap={models['swap']}", "--port", str(port),
-                  "--max-texts", "8", "--max-body-bytes", "4096", "--max-wait-ms", "10"],
-                 folder / "cli-server.log", f"http://127.0.0.1:{port}")
-    script = folder / "user_service.py"
-    script.write_text(USER_SERVICE)
-    user = Server([sys.executable, str(script), str(models["bag"]), str(user_port)], folder / "user-server.log",
-                  f"http://127.0.0.1:{user_port}/ml")
+def stack(tmp_path_factory):
+    """Tiny bilstm and bag models trained for one epoch on cue-word data, their predictors, and the
+    servers. Processes that need no bilstm start as soon as they can, so their start-up (a
+    TensorFlow import each) overlaps the training: the user's service once bag is trained, and a
+    CLI server given a broken file (the start-up failure test) at once."""
+    import mltc_keras
+
+    folder = tmp_path_factory.mktemp("serve")
+    (folder / "broken.keras").write_bytes(b"not a model")
+    broken = subprocess.Popen([sys.executable, "-m", "mltc_keras", "serve", "--model", str(folder / "broken.keras"),
+                               "--port", str(free_port())], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env())
+    started = []
     try:
+        train, valid = write_csv(folder / "train.csv", make_rows(160, seed=1)), write_csv(folder / "valid.csv", make_rows(48, seed=2))
+        common = dict(train=str(train), valid=str(valid), epochs=1, logs_dir=str(folder / "logs"),
+                      cache_dir=str(folder / "cache"))
+        mltc_keras.train(arch="bag", output=str(folder / "bag.keras"), embedding_dim=8, hidden_units="8", max_length=16,
+                         min_count=1, **common)
+        script = folder / "user_service.py"
+        script.write_text(USER_SERVICE)
+        user_port = free_port()
+        user = Server([sys.executable, str(script), str(folder / "bag.keras"), str(user_port)],
+                      folder / "user-server.log", f"http://127.0.0.1:{user_port}/ml")
+        started.append(user)
+        tiny = dict(zip((a.lstrip("-").replace("-", "_") for a in TINY_MODEL[::2]), map(int, TINY_MODEL[1::2])))
+        mltc_keras.train(arch="bilstm", output=str(folder / "bilstm.keras"), **tiny, **common)
+        shutil.copy(folder / "bilstm.keras", folder / "swap.keras")
+        models = {"folder": folder, "bilstm": folder / "bilstm.keras", "bag": folder / "bag.keras",
+                  "swap": folder / "swap.keras", "broken": broken,
+                  "predictors": {"bilstm": mltc_keras.load(folder / "bilstm.keras"),
+                                 "bag": mltc_keras.load(folder / "bag.keras")}}
+        port = free_port()
+        cli = Server([sys.executable, "-m", "mltc_keras", "serve", "--model", f"bilstm={models['bilstm']}",
+                      "--model", str(models["bag"]), "--model", f"swap={models['swap']}", "--port", str(port),
+                      "--max-texts", "8", "--max-body-bytes", "4096", "--max-wait-ms", "10"],
+                     folder / "cli-server.log", f"http://127.0.0.1:{port}")
+        started.append(cli)
         cli.wait_ready(predict_path="/v1/models/bilstm:predict")
         user.wait_ready()
-        yield {"cli": cli, "user": user}
+        yield models, {"cli": cli, "user": user}
     finally:
-        cli.stop()
-        user.stop()
+        for server in started:
+            server.stop()
+        if broken.poll() is None:
+            broken.kill()
+        broken.communicate(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def models(stack):
+    return stack[0]
+
+
+@pytest.fixture(scope="module")
+def servers(stack):
+    return stack[1]
 
 
 @pytest.fixture
@@ -207,10 +227,11 @@ def test_v1_predict_gives_predict_proba_numbers_and_labels(client, models, name)
     predictions = r.json()["predictions"]
     np.testing.assert_allclose(scores_matrix(predictions, predictor.labels), reference(models, name, TEXTS), atol=ATOL)
     assert [p["labels"] for p in predictions] == [p["labels"] for p in predictor.predict(TEXTS)]
-    # the "inputs" spelling and {"text": ...} items answer the same
-    r2 = client.post(f"/v1/models/{name}:predict", json={"inputs": [{"text": t} for t in TEXTS]})
-    np.testing.assert_allclose(scores_matrix(r2.json()["predictions"], predictor.labels),
-                               reference(models, name, TEXTS), atol=ATOL)
+    # the "inputs" spellings (a list, TF Serving's columnar {"name": [...]}) and {"text": ...} items
+    for body in ({"inputs": [{"text": t} for t in TEXTS]}, {"inputs": {"text": TEXTS}}):
+        r2 = client.post(f"/v1/models/{name}:predict", json=body)
+        np.testing.assert_allclose(scores_matrix(r2.json()["predictions"], predictor.labels),
+                                   reference(models, name, TEXTS), atol=ATOL)
 
 
 @pytest.mark.parametrize("name", ["bilstm", "bag"])
@@ -308,6 +329,8 @@ MISTAKES = [
     ("post", "/v1/models/bilstm:predict", {"instances": "a"}, 400, "instances: must be a list"),
     ("post", "/v1/models/bilstm:predict", {"instances": ["a", 3]}, 400, "instances[1]: must be a string"),
     ("post", "/v1/models/bilstm:predict", {"instances": ["a", None]}, 400, "instances[1]"),
+    ("post", "/v1/models/bilstm:predict", {"inputs": {"text": ["a", 2]}}, 400, "inputs.text[1]: must be a string"),
+    ("post", "/v1/models/bilstm:predict", {"instances": ["a"], "inputs": ["b"]}, 400, "not both"),
     ("post", "/v1/models/bilstm:predict", {"instances": ["a"], "threshold": 2}, 400, "threshold: must be a number from 0 to 1"),
     ("post", "/v1/models/bilstm:predict", {"instances": ["a"], "threshold": "high"}, 400, "threshold"),
     ("post", "/v1/models/bilstm:predict", {"instances": ["a"], "threshold": {"nope": 0.5}}, 400, "unknown label 'nope'"),
@@ -360,9 +383,12 @@ def test_a_body_over_the_limit_is_refused_while_streaming(servers):
     assert r.status_code == 413 and "--max-body-bytes" in r.json()["error"]
 
 
-def test_admin_reload_refuses_forwarded_requests(client):
+def test_admin_reload_refuses_forwarded_requests_and_bad_bodies(client):
     r = client.post("/admin/reload", headers={"X-Forwarded-For": "203.0.113.9"})
     assert r.status_code == 403 and "loopback" in r.json()["error"]
+    assert client.post("/admin/reload", json={"models": ["nope"]}).status_code == 404
+    assert client.post("/admin/reload", json={"model": "bag"}).status_code == 400
+    assert client.post("/admin/reload", content=b"{oops").status_code == 400
 
 
 # --- concurrency --------------------------------------------------------------------------------
@@ -583,13 +609,13 @@ def test_serve_options_are_refused_before_any_work(models, tmp_path, capsys):
         busy.close()
 
 
-def test_a_model_that_fails_to_load_at_start_up_stops_the_server_with_exit_2(tmp_path):
-    broken = tmp_path / "broken.keras"
-    broken.write_bytes(b"not a model")
-    result = subprocess.run([sys.executable, "-m", "mltc_keras", "serve", "--model", str(broken), "--port",
-                             str(free_port())], capture_output=True, text=True, timeout=120, env=env())
-    assert result.returncode == 2
-    assert "error: model broken" in result.stderr and "cannot be loaded" in result.stderr
+def test_a_model_that_fails_to_load_at_start_up_stops_the_server_with_exit_2(models):
+    """(The process was started with the module's servers; see `stack`.)"""
+    broken = models["broken"]
+    _, stderr = broken.communicate(timeout=120)
+    assert broken.returncode == 2
+    assert "error: model broken" in stderr and "cannot be loaded" in stderr
+    assert stderr.strip().splitlines()[-1].startswith("error: model broken")
 
 
 def test_sigterm_lets_requests_in_flight_finish_then_exits_0(servers):

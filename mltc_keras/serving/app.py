@@ -66,7 +66,8 @@ LOOPBACK = ("127.", "::1", "::ffff:127.")
 
 def log_event(event, level=logging.INFO, **fields):
     """One structured log line: a JSON object with the time, level and event."""
-    record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z",
+    now = time.time()
+    record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z",
               "level": logging.getLevelName(level).lower(), "event": event, **fields}
     logger.log(level, json.dumps(record, default=str))
 
@@ -444,7 +445,7 @@ def create_app(models, *, max_batch_size=DEFAULTS["max_batch_size"], max_wait_ms
         if not host.startswith(LOOPBACK) or "x-forwarded-for" in request.headers or "forwarded" in request.headers:
             raise RequestError(403, "/admin/reload: only for clients on this machine (loopback)")
         names = list(served)
-        if int(request.headers.get("content-length") or 0):
+        if request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers:
             body = await read_json(request)
             if not isinstance(body, dict) or set(body) - {"models"} or not isinstance(body.get("models", []), list):
                 raise RequestError(400, 'body: {"models": [names]} or nothing (every model)')

@@ -68,7 +68,7 @@ class Batcher:
         """Answer what is waiting, then stop the loop and the worker thread."""
         if self._task is None:
             return
-        while self._pending:
+        while self._pending and not self._task.done():
             await asyncio.sleep(0.01)
         self._task.cancel()
         try:

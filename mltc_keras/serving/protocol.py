@@ -116,6 +116,9 @@ def parse_v1(body, labels, max_texts):
                            else "instances: give \"instances\" or \"inputs\", not both")
     key = keys[0]
     items = body[key]
+    if key == "inputs" and isinstance(items, dict) and len(items) == 1:  # TF Serving's columnar form
+        name, items = next(iter(items.items()))
+        key = f"inputs.{name}"
     if not isinstance(items, list):
         raise RequestError(400, f"{key}: must be a list of texts, got {type(items).__name__}")
     _check_count(items, max_texts, key)
