@@ -187,7 +187,7 @@ def create_app(models, *, max_batch_size=DEFAULTS["max_batch_size"], max_wait_ms
             served[name] = ServedModel(name, path=str(source))
         else:  # a loaded Predictor (or anything with its predict_proba, labels, thresholds, model)
             served[name] = ServedModel(name, predictor=source)
-    state = {"ready": False, "loading": None}
+    state = {"loading": None}  # the start-up loading task (held, so it is not collected)
 
     def ready():
         return all(m.state == "AVAILABLE" for m in served.values())
@@ -203,8 +203,9 @@ def create_app(models, *, max_batch_size=DEFAULTS["max_batch_size"], max_wait_ms
         for entry in served.values():
             started = time.perf_counter()
             try:
-                predictor = entry.predictor or await loop.run_in_executor(None, _load_predictor, entry.path)
-                entry.predictor = await loop.run_in_executor(None, _warm_up, predictor, batch_size)
+                async with entry.reload_lock:  # a reload asked for meanwhile waits for this load
+                    predictor = entry.predictor or await loop.run_in_executor(None, _load_predictor, entry.path)
+                    entry.predictor = await loop.run_in_executor(None, _warm_up, predictor, batch_size)
             except Exception as exc:
                 entry.state, entry.error = "FAILED", _error_message(exc)
                 log_event("model_load_failed", logging.ERROR, model=entry.name, path=entry.path, error=entry.error)
@@ -215,7 +216,8 @@ def create_app(models, *, max_batch_size=DEFAULTS["max_batch_size"], max_wait_ms
             metrics.ready.labels(entry.name).set(1)
             log_event("model_loaded", model=entry.name, path=entry.path, arch=entry.predictor.model.arch,
                       labels=len(entry.predictor.labels), seconds=round(time.perf_counter() - started, 2))
-        if ready():
+        if ready() and not state.get("announced"):
+            state["announced"] = True
             log_event("ready", models=list(served))
 
     async def reload(entry):
@@ -241,6 +243,9 @@ def create_app(models, *, max_batch_size=DEFAULTS["max_batch_size"], max_wait_ms
             metrics.ready.labels(entry.name).set(1)
             log_event("reloaded", model=entry.name, path=entry.path, version=entry.version,
                       seconds=round(time.perf_counter() - started, 2))
+            if ready() and not state.get("announced"):
+                state["announced"] = True
+                log_event("ready", models=list(served))
             return True, None
 
     async def reload_all(names):
@@ -258,6 +263,7 @@ def create_app(models, *, max_batch_size=DEFAULTS["max_batch_size"], max_wait_ms
         if reload_on_sighup:
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reload_all(list(served))))
         yield
+        state["loading"].cancel()  # a stop during start-up: the models still loading are not waited for
         if reload_on_sighup:
             loop.remove_signal_handler(signal.SIGHUP)
         for entry in served.values():
