@@ -69,11 +69,13 @@ def run(opts):
     for name, path in models.items():
         if not Path(path).is_file():
             raise InputError(f"--model {path}: no such model file; train one with `mltc-keras train`")
+    try:
+        import uvicorn
+
+        from mltc_keras.serving.app import create_app, log_event
+    except ImportError as exc:
+        raise InputError(f"serve needs FastAPI and uvicorn ({exc}): pip install 'mltc-keras[serve]'") from None
     sock = _listen(opts.host, opts.port)
-
-    import uvicorn
-
-    from mltc_keras.serving.app import create_app, log_event
 
     _configure_logging()
     fatal = []
