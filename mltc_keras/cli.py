@@ -37,7 +37,7 @@ def _add_fields(parser, fields):
             kwargs["action"] = argparse.BooleanOptionalAction
         else:
             kwargs["type"] = TYPES.get(type_name, str)
-            for key in ("choices", "nargs", "required"):
+            for key in ("choices", "nargs", "required", "action"):
                 if key in meta:
                     kwargs[key] = meta[key]
         parser.add_argument(flag(f.name), **kwargs)

@@ -175,6 +175,32 @@ class EmbedOptions:
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --output"})
 
 
+def _check_model_specs(specs):
+    from mltc_keras.serving.specs import parse_model_specs
+
+    parse_model_specs(specs)
+
+
+@dataclass
+class ServeOptions:
+    model: list = field(default=None, metadata={
+        "help": "a model to serve: name=file.keras, or file.keras (named by its stem); repeat for more",
+        "action": "append", "required": True, "check": _check_model_specs})
+    host: str = field(default="127.0.0.1", metadata={"help": "address to listen on (0.0.0.0: every interface)"})
+    port: int = field(default=8080, metadata={"min": 0, "max": 65535, "help": "port to listen on (0: any free one, logged)"})
+    max_batch_size: int = field(default=256, metadata={"min": 1, "max": 1 << 16,
+        "help": "texts that close a dynamic batch at once (1: every request predicted alone, no batching)"})
+    max_wait_ms: float = field(default=5.0, metadata={"min": 0, "max": 60_000,
+        "help": "how long the first request of a batch waits for others to join it"})
+    max_texts: int = field(default=256, metadata={"min": 1, "max": 1 << 20, "help": "most texts one request may hold (413 beyond)"})
+    max_body_bytes: int = field(default=1 << 20, metadata={"min": 64, "max": 1 << 31, "help": "largest request body (413 beyond)"})
+    batch_size: int = field(default=64, metadata={"min": 1, "max": 1 << 20,
+        "help": "prediction batch size inside one batched call (its texts go in order of length)"})
+    drain_timeout: float = field(default=30.0, metadata={"above": 0, "max": 86_400,
+        "help": "on SIGTERM, seconds to let requests in flight finish before they are cut"})
+    access_log: bool = field(default=True, metadata={"help": "one JSON log line per request on stderr"})
+
+
 def option_fields(cls):
     return [f for f in fields(cls) if f.metadata.get("cli", True)]
 

@@ -35,6 +35,8 @@ COMMANDS = {
     "predict": Command(options.PredictOptions, "mltc_keras.commands.predict", "label sets and scores for texts or a CSV"),
     "embed": Command(options.EmbedOptions, "mltc_keras.commands.embed",
                      "sentence embeddings of a CSV's texts by a pretrained encoder (.npy)"),
+    "serve": Command(options.ServeOptions, "mltc_keras.commands.serve",
+                     "an HTTP prediction server (TF Serving / KServe V1 and V2 routes) with dynamic batching"),
 }
 
 

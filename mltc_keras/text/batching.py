@@ -126,11 +126,20 @@ def predict_by_length(model, ids, out, *, batch_size, pad_id=0, chunk=4096, prog
     Each batch then holds texts of similar length and is cut to its longest one, so little padding
     is computed and the padded width takes few distinct values. Rows go `chunk` at a time, which is
     all that is held in memory at once (`out` may be a memory map); `progress(n)` hears of each.
+
+    Each batch goes through `model.predict_on_batch` (the same compiled predict step as
+    `model.predict`, so the same numbers) rather than `model.predict` over a dataset, whose set-up
+    costs about 150 ms a call on a CPU: a single text is then predicted in milliseconds, which is
+    what a server answering one request at a time needs.
     """
-    order = np.argsort(_lengths(ids, pad_id), kind="stable")
+    lengths = _lengths(ids, pad_id)
+    order = np.argsort(lengths, kind="stable")
     for start in range(0, len(order), chunk):
         rows = order[start:start + chunk]
-        out[rows] = model.predict(batches(ids[rows], batch_size=batch_size, pad_id=pad_id), verbose=0)
+        for first in range(0, len(rows), batch_size):
+            batch = rows[first:first + batch_size]
+            x = ids[batch, :_trimmed_width(lengths[batch], ids.shape[1], BUCKET)]
+            out[batch] = np.asarray(model.predict_on_batch(x))
         if progress is not None:
             progress(len(rows))
     return out

@@ -18,7 +18,8 @@ from mltc_keras.options import check_value, flag, option_fields
 # what each command needs besides the option under test (never read: checks come first)
 REQUIRED = {"train": [], "evaluate": ["--model", "m.keras"], "tune-thresholds": ["--model", "m.keras", "--data", "v.csv"],
             "compare": ["--models", "m.keras"], "predict": ["--model", "m.keras", "--text", "hi"],
-            "embed": ["--pretrained", "enc", "--input", "in.csv", "--output", "out.npy"]}
+            "embed": ["--pretrained", "enc", "--input", "in.csv", "--output", "out.npy"],
+            "serve": ["--model", "m.keras"]}
 
 
 def _numeric(fields):
@@ -105,7 +106,8 @@ def test_the_cli_refuses_before_any_work(tmp_path, args):
 
 def test_the_cli_module_imports_neither_keras_nor_tensorflow(tmp_path):
     code = ("import sys; import mltc_keras.cli; from mltc_keras.cli import build_parser; build_parser(); "
-            "print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'keras_hub') if m in sys.modules))")
+            "print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'keras_hub', 'fastapi', 'uvicorn', 'prometheus_client') "
+            "if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "[]", result.stderr
 
