@@ -9,7 +9,9 @@ request, is the like-for-like match of the offline single-text predict.
 
 The offline figures (one call over all the texts; one text at a time) are measured at the start
 and again just before each level of the batching server, while the server idles; the targets hold
-each level against the figures just before it, since the cores are shared and their load drifts. The clients are one asyncio process with a
+each level against the figures just before it, since the cores are shared and their load drifts.
+Each level also reports the CPU the server process and the client process used (cores busy, from
+/proc and process_time), which shows what share of the machine the model got. The clients are one asyncio process with a
 minimal HTTP client (the machine's cores are shared with the server; a heavier client would measure
 itself). The server runs in a subprocess on 127.0.0.1.
 
@@ -103,21 +105,35 @@ async def _client(port, path, texts, rng, until, out, sizes):
         writer.close()
 
 
-async def _drive(port, name, texts, clients, seconds, seed, sizes=(1, 16)):
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process so far (all its threads), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+async def _drive(port, name, texts, clients, seconds, seed, sizes=(1, 16), server_pid=None):
     path = f"/v1/models/{name}:predict".encode()
     out = []
     until = time.monotonic() + seconds
-    started = time.perf_counter()
+    started, client_cpu = time.perf_counter(), time.process_time()
+    server_cpu = cpu_seconds(server_pid) if server_pid else float("nan")
     await asyncio.gather(*(_client(port, path, texts, np.random.default_rng(seed + i), until, out, sizes)
                            for i in range(clients)))
     elapsed = time.perf_counter() - started
+    client_cores = (time.process_time() - client_cpu) / elapsed
+    server_cores = (cpu_seconds(server_pid) - server_cpu) / elapsed if server_pid else float("nan")
     done = [(lat, k) for lat, k, ok in out if ok]
     latencies = np.array([lat for lat, _ in done]) * 1000 if done else np.array([np.nan])
     return {"clients": clients, "texts_per_request": f"{sizes[0]}-{sizes[1]}" if sizes[0] != sizes[1] else sizes[0],
             "seconds": round(elapsed, 1), "requests": len(out),
             "requests_per_s": round(len(done) / elapsed, 1), "texts_per_s": round(sum(k for _, k in done) / elapsed, 1),
             "p50_ms": round(float(np.percentile(latencies, 50)), 1), "p95_ms": round(float(np.percentile(latencies, 95)), 1),
-            "p99_ms": round(float(np.percentile(latencies, 99)), 1), "errors": sum(1 for *_, ok in out if not ok)}
+            "p99_ms": round(float(np.percentile(latencies, 99)), 1), "errors": sum(1 for *_, ok in out if not ok),
+            "server_cpu_cores": round(server_cores, 2), "client_cpu_cores": round(client_cores, 2)}
 
 
 def offline(predictor, texts, repeats, seed):
@@ -179,10 +195,11 @@ def table(rows):
         off = r.get("offline_before")
         return f" {off['texts_per_s']} / {off['single_text_p50_ms']} |" if off else " |"
 
-    lines = ["| clients | texts/request | requests/s | texts/s | p50 ms | p95 ms | p99 ms | errors | "
-             "offline just before: texts/s / one text ms |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| clients | texts/request | requests/s | texts/s | p50 ms | p95 ms | p99 ms | errors | CPU cores: server / "
+             "clients | offline just before: texts/s / one text ms |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     lines += [f"| {r['clients']} | {r['texts_per_request']} | {r['requests_per_s']} | {r['texts_per_s']} | {r['p50_ms']} | "
-              f"{r['p95_ms']} | {r['p99_ms']} | {r['errors']} |" + before(r) for r in rows]
+              f"{r['p95_ms']} | {r['p99_ms']} | {r['errors']} | {r.get('server_cpu_cores')} / {r.get('client_cpu_cores')} |"
+              + before(r) for r in rows]
     return "\n".join(lines)
 
 
@@ -229,13 +246,14 @@ def main():
             asyncio.run(_drive(port, name, texts, 4, 3, args.seed))  # warm the server's shapes and connections
             for clients in todo:
                 before = offline(predictor, texts, 1, args.seed) if key == "batching" else None
-                rows.append(asyncio.run(_drive(port, name, texts, clients, args.seconds, args.seed)))
+                rows.append(asyncio.run(_drive(port, name, texts, clients, args.seconds, args.seed, server_pid=proc.pid)))
                 if before:
                     rows[-1]["offline_before"] = before
                 print(key, json.dumps(rows[-1]), flush=True)
             if key == "batching":
                 before = offline(predictor, texts, 1, args.seed)
-                report["single_text"] = asyncio.run(_drive(port, name, texts, 1, args.seconds, args.seed, (1, 1)))
+                report["single_text"] = asyncio.run(_drive(port, name, texts, 1, args.seconds, args.seed, (1, 1),
+                                                           server_pid=proc.pid))
                 report["single_text"]["offline_before"] = before
                 print("single_text", json.dumps(report["single_text"]), flush=True)
         finally:
