@@ -613,7 +613,7 @@ def test_a_model_that_fails_to_load_at_start_up_stops_the_server_with_exit_2(mod
     broken = models["broken"]
     _, stderr = broken.communicate(timeout=120)
     assert broken.returncode == 2
-    assert "error: model broken" in stderr and "cannot be loaded" in stderr
+    assert "error: model broken" in stderr and "not a complete .keras model file" in stderr
     assert stderr.strip().splitlines()[-1].startswith("error: model broken")
 
 
