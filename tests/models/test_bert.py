@@ -82,3 +82,14 @@ def test_broken_checkpoint_gives_one_clear_line(trained):
     assert result.returncode == 2
     assert "no config.json or model.safetensors" in result.stderr.splitlines()[-1]
     assert not (trained / "models" / "x.keras").exists()
+
+
+def test_the_arch_harness(tmp_path):
+    from arch_harness import run_arch_test
+    from mltc_keras.encoders.pretrained import load_pretrained
+    from mltc_keras.models.features import EncoderTokenFeatures
+    from tiny_bert import make_tiny_bert
+
+    features = EncoderTokenFeatures(load_pretrained(str(make_tiny_bert(tmp_path / "tiny-bert"))))
+    ids = features.tokenizer.encode(["so happy today", "furious why", "the a day"], 8)
+    run_arch_test("bert", {"pretrained": str(tmp_path / "tiny-bert"), "dropout": 0.0}, features, ids, tmp_path)
