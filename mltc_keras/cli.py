@@ -12,7 +12,7 @@ import warnings
 from mltc_keras import __version__
 from mltc_keras.commands import COMMANDS
 from mltc_keras.errors import InputError, Interrupted
-from mltc_keras.options import TrainOptions, flag, option_fields, resolve, resolve_train_options
+from mltc_keras.options import TrainOptions, flag, option_fields, resolve, resolve_train_options, type_name
 
 TYPES = {"int": int, "float": float}
 
@@ -32,11 +32,11 @@ def _add_fields(parser, fields):
         if f.default not in (None, False, dataclasses.MISSING) and "(default:" not in text:
             text += f" (default: {f.default})"
         kwargs = {"dest": f.name, "default": argparse.SUPPRESS, "help": text}
-        type_name = f.type if isinstance(f.type, str) else f.type.__name__
-        if type_name == "bool":
+        kind = type_name(f)
+        if kind == "bool":
             kwargs["action"] = argparse.BooleanOptionalAction
         else:
-            kwargs["type"] = TYPES.get(type_name, str)
+            kwargs["type"] = TYPES.get(kind, str)
             for key in ("choices", "nargs", "required", "action"):
                 if key in meta:
                     kwargs[key] = meta[key]

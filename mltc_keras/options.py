@@ -209,7 +209,8 @@ def flag(name):
     return "--" + name.replace("_", "-")
 
 
-def _type_name(f):
+def type_name(f):
+    """A dataclass field's type as a name ("int", "float", "str", "bool", "list")."""
     return f.type if isinstance(f.type, str) else f.type.__name__
 
 
@@ -221,7 +222,7 @@ def _bounds(meta):
 
 def check_value(f, value):
     """InputError unless `value` keeps the rules of field `f`; None passes where None is the default."""
-    meta, kind = f.metadata, _type_name(f)
+    meta, kind = f.metadata, type_name(f)
     if value is None and f.default is None:
         return
     shown = f"{flag(f.name)} {value}"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from mltc_keras import cli
 from mltc_keras.commands import COMMANDS
 from mltc_keras.models import ARCHS
-from mltc_keras.options import check_value, flag, option_fields
+from mltc_keras.options import check_value, flag, option_fields, type_name
 
 # what each command needs besides the option under test (never read: checks come first)
 REQUIRED = {"train": [], "evaluate": ["--model", "m.keras"], "tune-thresholds": ["--model", "m.keras", "--data", "v.csv"],
@@ -23,7 +23,7 @@ REQUIRED = {"train": [], "evaluate": ["--model", "m.keras"], "tune-thresholds": 
 
 
 def _numeric(fields):
-    return [f for f in fields if (f.type if isinstance(f.type, str) else f.type.__name__) in ("int", "float")]
+    return [f for f in fields if type_name(f) in ("int", "float")]
 
 
 def numeric_options():
@@ -41,7 +41,7 @@ CASES = numeric_options()
 def invalid_values(f):
     """Values outside the field's declared range, NaN and infinities, and huge and zero and negative
     values where the range excludes them."""
-    meta, is_int = f.metadata, (f.type if isinstance(f.type, str) else f.type.__name__) == "int"
+    meta, is_int = f.metadata, type_name(f) == "int"
     low = meta.get("min", meta.get("above"))
     high = meta.get("max", meta.get("below"))
     values = []
@@ -85,7 +85,7 @@ def test_values_inside_the_range_pass(data):
     meta = f.metadata
     low = meta.get("min", meta.get("above"))
     high = meta.get("max", meta.get("below"))
-    if (f.type if isinstance(f.type, str) else f.type.__name__) == "int":
+    if type_name(f) == "int":
         value = data.draw(st.integers(low + ("above" in meta), high - ("below" in meta)))
     else:
         value = data.draw(st.floats(low, high, exclude_min="above" in meta, exclude_max="below" in meta))
