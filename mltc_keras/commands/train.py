@@ -55,17 +55,21 @@ class Terminated(KeyboardInterrupt):
 
 @contextlib.contextmanager
 def sigterm_as_interrupt():
-    """SIGTERM (what schedulers and containers send) stops training like Ctrl-C: cleanly, resumable."""
+    """SIGTERM (what schedulers and containers send) stops training like Ctrl-C: cleanly, resumable.
+
+    Yields a Keras callback for the fit. The signal handler only flags the request; the callback
+    raises Terminated at the next batch boundary, in plain Python, so the signal never lands
+    inside TensorFlow's or Keras's own code (where an exception can be caught or turned into
+    another one)."""
+    from mltc_keras.training.callbacks import StopWhenAsked
+
+    stop = StopWhenAsked(Terminated)
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stop
         return
-
-    def interrupt(signum, frame):
-        raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.ask())
     try:
-        yield
+        yield stop
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -95,9 +99,9 @@ def run(opts, callbacks=()):
             raise InputError(f"--max-length {opts.max_length}: the encoder {opts.model.pretrained} reads at most "
                              f"{features.max_tokens} tokens")
         try:
-            with sigterm_as_interrupt():
+            with sigterm_as_interrupt() as on_sigterm:
                 fitted = fit(opts, arch, features, train_data, valid_data, run_dir, tasks, task_weights,
-                             strategy=strategy, callbacks=callbacks)
+                             strategy=strategy, callbacks=[on_sigterm, *callbacks])
         except KeyboardInterrupt as stop:
             raise Interrupted(f"interrupted: nothing was written to {output}; run the same command again to resume "
                               "from the last completed epoch", 143 if isinstance(stop, Terminated) else 130) from None

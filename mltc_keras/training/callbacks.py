@@ -23,6 +23,23 @@ class EpochTimer(keras.callbacks.Callback):
             logs["train_seconds"] = (self.stop or time.perf_counter()) - self.start
 
 
+class StopWhenAsked(keras.callbacks.Callback):
+    """Raises `exception` at the first batch boundary after `ask()` (safe to call from a signal handler)."""
+
+    def __init__(self, exception):
+        super().__init__()
+        self.exception, self.asked = exception, False
+
+    def ask(self):
+        self.asked = True
+
+    def _check(self, *args, **kwargs):
+        if self.asked:
+            raise self.exception
+
+    on_train_batch_end = on_test_batch_end = on_predict_batch_end = on_epoch_end = _check
+
+
 class RunEta(keras.callbacks.Callback):
     """After each epoch, one line on stderr: the epoch's time and how long the rest of the run can
     take at that pace (early stopping may end it sooner)."""
