@@ -46,3 +46,9 @@ def refuse_model_output(path, overwrite):
     if Path(path).suffix != ".keras":
         raise InputError(f"--output {path}: a model file must end in .keras")
     refuse_existing(path, overwrite)
+
+
+def refuse_long_inputs(max_length, limit, encoder):
+    """Fail when --max-length exceeds what the `encoder` reads (`limit` tokens; None: no limit)."""
+    if limit is not None and max_length > limit:
+        raise InputError(f"--max-length {max_length}: the encoder {encoder} reads at most {limit} tokens")

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mltc_keras.commands import refuse_long_inputs
 from mltc_keras.data.atomic import refuse_existing, write_atomic
 from mltc_keras.data.reader import read_text_csv
 from mltc_keras.errors import InputError, reraise
@@ -28,9 +29,7 @@ def run(opts):
     frame = read_text_csv(opts.input, text_column=opts.text_column, drop_empty=opts.drop_empty)
     with reraise("--pretrained", opts.pretrained):
         pretrained = load_pretrained(opts.pretrained)
-    if pretrained.max_sequence_length is not None and opts.max_length > pretrained.max_sequence_length:
-        raise InputError(f"--max-length {opts.max_length}: the encoder {opts.pretrained} reads at most "
-                         f"{pretrained.max_sequence_length} tokens")
+    refuse_long_inputs(opts.max_length, pretrained.max_sequence_length, opts.pretrained)
     with reraise("--layers", opts.layers):
         features = EmbeddingFeatures(pretrained, opts.pooling, opts.layers, opts.normalize)
     vectors = features.compute(frame[opts.text_column].tolist(), opts.max_length, opts.cache_dir)

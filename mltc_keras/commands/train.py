@@ -7,7 +7,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from mltc_keras.commands import refuse_model_output
+from mltc_keras.commands import refuse_long_inputs, refuse_model_output
 from mltc_keras.commands.task_options import parse_task_weights, parse_tasks
 from mltc_keras.data.reader import labels_without_positives, read_labelled_csv
 from mltc_keras.data.stratify import stratified_split
@@ -95,9 +95,7 @@ def run(opts, callbacks=()):
     run_dir = Path(opts.logs_dir) / (opts.run_name or output.stem)
     with precision(opts.mixed_precision):
         features = arch.features(opts.model, train_data.texts)
-        if features.max_tokens is not None and opts.max_length > features.max_tokens:
-            raise InputError(f"--max-length {opts.max_length}: the encoder {opts.model.pretrained} reads at most "
-                             f"{features.max_tokens} tokens")
+        refuse_long_inputs(opts.max_length, features.max_tokens, getattr(opts.model, "pretrained", None))
         try:
             with sigterm_as_interrupt() as on_sigterm:
                 fitted = fit(opts, arch, features, train_data, valid_data, run_dir, tasks, task_weights,
