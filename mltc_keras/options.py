@@ -155,6 +155,22 @@ class PredictOptions:
 
 
 @dataclass
+class ExplainOptions:
+    model: str = field(default=None, metadata={"help": "model file (.keras)", "required": True})
+    text: list = field(default=None, metadata={"help": "text(s) to explain", "nargs": "+", "required": True})
+    label: list = field(default=None, metadata={
+        "help": "label(s) to explain (default: the predicted ones, or the top-scored one when none is)", "nargs": "+"})
+    method: str = field(default="occlusion", metadata={
+        "help": "occlusion: the drop in the label's probability when the word is deleted (any model); gradients: "
+                "integrated gradients on the token embeddings; attention: bilstm's attention weights (where it "
+                "looked, not an attribution)", "choices": ("occlusion", "gradients", "attention")})
+    steps: int = field(default=32, metadata={"min": 1, "max": 10_000, "help": "integration steps of --method gradients"})
+    html: str = field(default=None, metadata={"help": "also write an offline HTML page, words shaded per label"})
+    json: str = field(default=None, metadata={"help": "also write the explanations as JSON"})
+    overwrite: bool = field(default=False, metadata={"help": "replace an existing --html or --json"})
+
+
+@dataclass
 class EmbedOptions:
     pretrained: str = field(default=None, metadata={
         "help": "the encoder: a Hugging Face checkpoint folder, hf://org/name or id, or a keras-hub preset name",

@@ -63,6 +63,11 @@ def run_cli(*args, cwd, env=None):
                           capture_output=True, text=True, timeout=600)
 
 
+def error_lines(result):
+    """The lines a CLI run printed as errors (TensorFlow's start-up chatter aside)."""
+    return [line for line in result.stderr.splitlines() if line.startswith("error:")]
+
+
 def run_python(code, cwd):
     """Run `code` in a fresh Python process (a separate process is the only honest reload test)."""
     return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=600)
@@ -81,3 +86,11 @@ def data_dir(tmp_path):
     write_csv(tmp_path / "train.csv", make_rows(160, seed=1))
     write_csv(tmp_path / "valid.csv", make_rows(48, seed=2))
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def learned(tmp_path_factory):
+    """Tiny models of every arch that learned the cue words (tests/learned_models.py), made on first use."""
+    from learned_models import LearnedModels
+
+    return LearnedModels(tmp_path_factory.mktemp("learned"))

@@ -46,3 +46,30 @@ def test_tensorflow_model_gives_same_probabilities_under_jax(data_dir):
     result = run_jax(PREDICT.format(out=data_dir / "t.npy", model=data_dir / "t.keras"), data_dir)
     assert result.returncode == 0, result.stderr
     np.testing.assert_allclose(np.load(data_dir / "t.npy"), on_tf, atol=1e-5)
+
+
+GRADIENTS = """
+import json, numpy as np, keras, mltc_keras
+assert keras.backend.backend() == "jax"
+p = mltc_keras.load("{model}")
+text = "the day was so happy and then we"
+print(json.dumps({{method: p.explain(text, labels=["joy", "anger"], method=method) for method in ("gradients", "occlusion")}}))
+"""
+
+
+def test_gradients_under_jax_match_tensorflows(learned, tmp_path):
+    """Integrated gradients run on JAX (jax.grad, TensorFlow unimportable) and give TensorFlow's scores."""
+    import json
+
+    import mltc_keras
+
+    model = learned.path("bilstm")
+    result = run_jax(GRADIENTS.format(model=model), tmp_path)
+    assert result.returncode == 0, result.stderr
+    under_jax = json.loads(result.stdout.strip().splitlines()[-1])
+    here = mltc_keras.load(model)
+    for method, explanation in under_jax.items():
+        expected = here.explain("the day was so happy and then we", labels=["joy", "anger"], method=method)
+        for label, words in explanation.items():
+            assert [w for w, _ in words] == [w for w, _ in expected[label]]
+            np.testing.assert_allclose([s for _, s in words], [s for _, s in expected[label]], atol=1e-4)

@@ -233,6 +233,23 @@ def test_v1_predict_gives_predict_proba_numbers_and_labels(client, models, name)
                                    reference(models, name, TEXTS), atol=ATOL)
 
 
+def test_v1_explain_gives_predictor_explain(client, models):
+    predictor = models["predictors"]["bilstm"]
+    texts = ["so happy today", "why furious", ""]
+    r = client.post("/v1/models/bilstm:explain", json={"instances": texts})
+    assert r.status_code == 200, r.text
+    explanations = r.json()["explanations"]
+    assert len(explanations) == len(texts)
+    for text, got in zip(texts, explanations):
+        expected = predictor.explain(text)
+        assert list(got) == list(expected)
+        for label, words in expected.items():
+            assert [w for w, _ in got[label]] == [w for w, _ in words]
+            np.testing.assert_allclose([s for _, s in got[label]], [s for _, s in words], atol=ATOL)
+    asked = client.post("/v1/models/bilstm:explain", json={"instances": texts[:1], "labels": ["anger"]})
+    assert list(asked.json()["explanations"][0]) == ["anger"]
+
+
 @pytest.mark.parametrize("name", ["bilstm", "bag"])
 def test_v2_infer_gives_predict_proba_as_an_fp32_tensor(client, models, name):
     predictor = models["predictors"][name]
@@ -341,6 +358,10 @@ MISTAKES = [
     ("post", "/v1/models/bilstm:predict", {"instances": ["a"] * 9}, 413, "more than the 8"),
     ("post", "/v1/models/bilstm:predict", {"instances": ["x" * 5000]}, 413, "--max-body-bytes"),
     ("post", "/v1/models/nope:predict", {"instances": ["a"]}, 404, "model 'nope'"),
+    ("post", "/v1/models/bilstm:explain", {"instances": ["a"], "method": "gradients"}, 400, "occlusion only"),
+    ("post", "/v1/models/bilstm:explain", {"instances": ["a"], "labels": ["nope"]}, 400, "labels: unknown label 'nope'"),
+    ("post", "/v1/models/bilstm:explain", {"instances": ["a"], "labels": "joy"}, 400, "labels: must be a list"),
+    ("post", "/v1/models/bilstm:explain", {"instances": ["a"] * 9}, 413, "more than the 8"),
     ("get", "/v1/models/nope", None, 404, "model 'nope'"),
     ("get", "/v1/models/nope/metadata", None, 404, "model 'nope'"),
     ("get", "/v2/models/nope", None, 404, "model 'nope'"),

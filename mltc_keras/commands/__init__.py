@@ -33,6 +33,8 @@ COMMANDS = {
     "compare": Command(options.CompareOptions, "mltc_keras.commands.compare",
                        "several models on the same labelled CSV, one table row each"),
     "predict": Command(options.PredictOptions, "mltc_keras.commands.predict", "label sets and scores for texts or a CSV"),
+    "explain": Command(options.ExplainOptions, "mltc_keras.commands.explain",
+                       "per-label word scores: which words raise or lower each label's probability"),
     "embed": Command(options.EmbedOptions, "mltc_keras.commands.embed",
                      "sentence embeddings of a CSV's texts by a pretrained encoder (.npy)"),
     "serve": Command(options.ServeOptions, "mltc_keras.commands.serve",

@@ -3,7 +3,8 @@
 Routes (every body JSON, every error `{"error": message}`):
 
 - TF Serving / KServe V1: `GET /v1/models`, `GET /v1/models/{name}` (status),
-  `GET /v1/models/{name}/metadata`, `POST /v1/models/{name}:predict`.
+  `GET /v1/models/{name}/metadata`, `POST /v1/models/{name}:predict`,
+  `POST /v1/models/{name}:explain` (occlusion, as `Predictor.explain`).
 - KServe V2 / Open Inference Protocol: `GET /v2`, `GET /v2/health/live`, `GET /v2/health/ready`,
   `GET /v2/models/{name}`, `GET /v2/models/{name}/ready`, `POST /v2/models/{name}/infer`.
 - `GET /metrics` (Prometheus), `POST /admin/reload` (loopback clients only), `/docs` (OpenAPI).
@@ -353,7 +354,7 @@ def create_app(models, *, max_batch_size=DEFAULTS["max_batch_size"], max_wait_ms
 
     @app.get("/v1/models/{name}", tags=["v1"], summary="a model's status")
     async def v1_status(name: str, request: Request):
-        if name.endswith(":predict"):  # this route's pattern also takes "name:predict"
+        if name.endswith((":predict", ":explain")):  # this route's pattern also takes "name:predict"
             raise RequestError(405, f"GET {request.url.path}: method not allowed; POST texts to it")
         entry = model_of(name, request)
         state = entry.state
@@ -385,6 +386,28 @@ def create_app(models, *, max_batch_size=DEFAULTS["max_batch_size"], max_wait_ms
         p = result.predictor
         return json_response({"predictions": protocol.v1_predictions(result.proba, p.labels, p.model.thresholds,
                                                                      p.model.tasks, decision)})
+
+    @app.post("/v1/models/{name}:explain", tags=["v1"], summary="per-label word scores (occlusion) for texts",
+              openapi_extra=_json_body_schema({"instances": ["I love this!"], "labels": ["joy"]}))
+    async def v1_explain(name: str, request: Request):
+        """Occlusion (as `Predictor.explain`): each text and its one-word-shorter copies go
+        through the model's batcher like any prediction."""
+        from mltc_keras.explanation.explain import from_occlusion
+        from mltc_keras.explanation.occlusion import occlusion_texts
+
+        entry = model_of(name, request)
+        with entry.batcher.arriving() as arrival:
+            body = await read_json(request)
+            predictor = available(entry)
+            texts, labels = protocol.parse_v1_explain(body, predictor.labels, max_texts)
+            variants = [occlusion_texts(text) for text in texts]
+            result = await scored(entry, [v for group in variants for v in group], request, arrival)
+        explanations, first = [], 0
+        for text, group in zip(texts, variants):
+            words = from_occlusion(result.predictor, text, result.proba[first:first + len(group)], labels)
+            explanations.append({label: [[w, s] for w, s in pairs] for label, pairs in words.items()})
+            first += len(group)
+        return json_response({"explanations": explanations})
 
     # --- V2: Open Inference Protocol ------------------------------------------------------
 

@@ -49,6 +49,14 @@ class Predictor:
                                for task, group in self.model.tasks.items()}
         return results
 
+    def explain(self, text, labels=None, method="occlusion", steps=32):
+        """{label: [(word, score)]}: the text's whitespace-separated words in order, each with how
+        much it raises (> 0) or lowers that label's probability, for the predicted labels (the
+        top-scored one when none is) or `labels`. Methods: mltc_keras.explanation.METHODS."""
+        from mltc_keras.explanation.explain import explain
+
+        return explain(self, text, labels=labels, method=method, steps=steps)
+
     def attention(self, text):
         """[(token, weight)] over the text's tokens, for archs that offer an attention read-out
         (bilstm); ValueError for the others."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 V1_FIELDS = {"instances", "inputs", "threshold", "top_k", "scores", "parameters"}
+V1_EXPLAIN_FIELDS = {"instances", "inputs", "labels", "method"}
 V2_FIELDS = {"id", "inputs", "outputs", "parameters"}
 V2_OUTPUTS = ("probabilities", "predicted")
 PARAMETERS = {"threshold", "top_k", "scores"}
@@ -103,11 +104,11 @@ def _check_count(texts, max_texts, where):
                                 f"(--max-texts); split the request")
 
 
-def parse_v1(body, labels, max_texts):
-    """(texts, Decision) from `{"instances": [...]}` or `{"inputs": [...]}`; each item a string or
-    `{"text": string}`."""
+def _v1_texts(body, max_texts, allowed):
+    """The texts of a V1 body: `{"instances": [...]}` or `{"inputs": [...]}`, each item a string or
+    `{"text": string}`; fields beyond `allowed` are refused."""
     _require_object(body)
-    unknown = sorted(set(body) - V1_FIELDS)
+    unknown = sorted(set(body) - allowed)
     if unknown:
         raise RequestError(400, f"{unknown[0]}: unknown field; send \"instances\" (or \"inputs\"): [texts]")
     keys = [k for k in ("instances", "inputs") if k in body]
@@ -129,8 +130,33 @@ def parse_v1(body, labels, max_texts):
         if not isinstance(item, str):
             raise RequestError(400, f"{key}[{i}]: must be a string (or {{\"text\": string}}), got {type(item).__name__}")
         texts.append(item)
+    return texts
+
+
+def parse_v1(body, labels, max_texts):
+    """(texts, Decision) from a V1 predict body."""
+    texts = _v1_texts(body, max_texts, V1_FIELDS)
     values, where = _parameters(body, ("threshold", "top_k", "scores"))
     return texts, parse_decision(values, labels, where)
+
+
+def parse_v1_explain(body, labels, max_texts):
+    """(texts, labels to explain or None) from a V1 explain body: the texts as for predict, an
+    optional `labels` list, and `method` "occlusion" (the one the server computes) when given."""
+    texts = _v1_texts(body, max_texts, V1_EXPLAIN_FIELDS)
+    method = body.get("method", "occlusion")
+    if method != "occlusion":
+        raise RequestError(400, f"method: the server explains by occlusion only, got {method!r}; "
+                                "use `mltc-keras explain` for gradients or attention")
+    asked = body.get("labels")
+    if asked is None:
+        return texts, None
+    if not isinstance(asked, list) or not all(isinstance(name, str) for name in asked):
+        raise RequestError(400, "labels: must be a list of label names")
+    unknown = [name for name in asked if name not in labels]
+    if unknown:
+        raise RequestError(400, f"labels: unknown label {unknown[0]!r}; the model's labels are {', '.join(labels)}")
+    return texts, asked
 
 
 def _flatten(data, where):

@@ -89,6 +89,13 @@ class Tokenizer:
         enc = self._tok.encode(text)
         return _truncate(enc.tokens, enc.special_tokens_mask, max_length)
 
+    def spans(self, text, max_length):
+        """(start, end) in `text` of each token the model sees for it, in order (None for special
+        tokens such as [CLS]): what maps scores of tokens back onto the words of the input."""
+        enc = self._tok.encode(text)
+        spans = [None if special else span for span, special in zip(enc.offsets, enc.special_tokens_mask)]
+        return _truncate(spans, enc.special_tokens_mask, max_length)
+
     def encode(self, texts, max_length, progress=False):
         """(len(texts), max_length) int32 ids; longer texts are cut, keeping their first tokens."""
         ids = np.full((len(texts), max_length), self.pad_id, dtype=np.int32)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import LABELS, TINY_MODEL, make_rows, run_cli, write_csv
+from conftest import LABELS, TINY_MODEL, error_lines, make_rows, run_cli, write_csv
 from mltc_keras.data.csv_safety import neutralize_formulas
 from mltc_keras.errors import InputError
 from mltc_keras.models.text_classifier import load_classifier
@@ -25,10 +25,6 @@ def trained(tmp_path_factory):
                      *TINY_MODEL, cwd=root)
     assert result.returncode == 0, result.stderr
     return root
-
-
-def error_lines(result):
-    return [line for line in result.stderr.splitlines() if line.startswith("error:")]
 
 
 def test_evaluate_reads_a_gzipped_csv_like_the_plain_one(trained):
