@@ -13,7 +13,7 @@ import importlib.util
 import sys
 
 MODULES = ("mltc_keras.nn.layers", "mltc_keras.nn.losses", "mltc_keras.nn.metrics", "mltc_keras.nn.schedules",
-           "mltc_keras.models.text_classifier")
+           "mltc_keras.models.text_classifier", "mltc_keras.models.ensemble")
 
 
 def register():

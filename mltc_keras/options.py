@@ -142,6 +142,24 @@ class CompareOptions(DataOptions):
 
 
 @dataclass
+class EnsembleOptions(DataOptions):
+    models: list = field(default=None, metadata={"help": "member model files (.keras), any archs, the same labels",
+                                                 "nargs": "+", "required": True})
+    valid: str = field(default=None, metadata={
+        "help": "labelled validation CSV: the weights (with --weights auto) and the thresholds are fitted on it",
+        "required": True})
+    output: str = field(default=None, metadata={"help": "the ensemble's model file (.keras)", "required": True})
+    weights: str = field(default="auto", metadata={
+        "help": "auto: the mix of members with the best tuned macro-F1 on --valid (a grid over the simplex); "
+                "equal: the plain mean", "choices": ("auto", "equal")})
+    objective: str = field(default="per-label-f1", metadata={
+        "help": "how the ensemble's thresholds are tuned on --valid (as in tune-thresholds)",
+        "choices": ("per-label-f1", "macro-f1", "micro-f1")})
+    overwrite: bool = field(default=False, metadata={"help": "replace an existing --output"})
+    batch_size: int = field(default=256, metadata={"min": 1, "max": 1 << 20, "help": "prediction batch size"})
+
+
+@dataclass
 class PredictOptions:
     model: str = field(default=None, metadata={"help": "model file (.keras)", "required": True})
     text: list = field(default=None, metadata={"help": "text(s) to classify", "nargs": "+"})

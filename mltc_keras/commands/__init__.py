@@ -32,6 +32,8 @@ COMMANDS = {
                                "tune a model's thresholds on labelled data and store them in it"),
     "compare": Command(options.CompareOptions, "mltc_keras.commands.compare",
                        "several models on the same labelled CSV, one table row each"),
+    "ensemble": Command(options.EnsembleOptions, "mltc_keras.commands.ensemble",
+                        "one model file that averages several models, weights and thresholds fitted on validation data"),
     "predict": Command(options.PredictOptions, "mltc_keras.commands.predict", "label sets and scores for texts or a CSV"),
     "explain": Command(options.ExplainOptions, "mltc_keras.commands.explain",
                        "per-label word scores: which words raise or lower each label's probability"),

@@ -14,7 +14,7 @@ from mltc_keras.data.atomic import write_atomic
 from mltc_keras.data.reader import read_labelled_csv
 from mltc_keras.errors import InputError
 from mltc_keras.evaluation.metrics import evaluate_predictions
-from mltc_keras.serving.predictor import Predictor
+from mltc_keras.serving.predictor import predictor_for
 from mltc_keras.evaluation.tables import render
 from mltc_keras.evaluation.thresholds import make_grid, tune_for
 
@@ -52,7 +52,7 @@ def run(opts):
             raise InputError(f"{backup}: a backup of {opts.model} already exists; pass --overwrite to replace it "
                              "or write the tuned model elsewhere with --output")
     model = load_classifier(opts.model)
-    predictor = Predictor(model)
+    predictor = predictor_for(model)
     data = read_labelled_csv(opts.data, **opts.reader_kwargs(expected_labels=predictor.labels))
     proba = predictor.predict_proba(data.texts, batch_size=opts.batch_size)
     tuned = tune_for(opts.objective, data.y, proba, make_grid(opts.grid))

@@ -89,9 +89,26 @@ def _archive_config(path):
         raise InputError(f"{path}: cannot read the model file ({exc.strerror or exc})") from None
 
 
-def load_classifier(path):
-    """The `TextClassifier` in a `.keras` file, with a one-line error when it is not one."""
+def _ready_for_text(path, classifier):
+    """Check a loaded TextClassifier reads text, and keep its frozen layers frozen."""
     from mltc_keras.errors import InputError
+
+    for layer in classifier.network.layers:
+        if not layer.trainable:
+            # Keras restores the flag on the layer but not on sublayers its build() made (keras-hub's
+            # transformer blocks), whose weights would count as trainable again
+            for variable in layer.weights:
+                variable.trainable = False
+    if "int" not in str(classifier.network.inputs[0].dtype):
+        raise InputError(f"{path}: is a training checkpoint of a head over sentence embeddings, not a model for text; "
+                         f"use the file `mltc-keras train` wrote to --output")
+
+
+def load_classifier(path):
+    """The `TextClassifier` (or `Ensemble` of them) in a `.keras` file, with a one-line error when
+    it is not one."""
+    from mltc_keras.errors import InputError
+    from mltc_keras.models.ensemble import Ensemble
 
     path = Path(path)
     if not path.is_file():
@@ -102,17 +119,10 @@ def load_classifier(path):
         model = keras.saving.load_model(path)
     except Exception as exc:  # keras raises many types for unreadable files
         raise InputError(f"{path}: cannot be loaded as a Keras model ({type(exc).__name__}: {exc})") from None
-    if not isinstance(model, TextClassifier):
+    if not isinstance(model, (TextClassifier, Ensemble)):
         raise InputError(f"{path}: is a Keras model but not one saved by mltc-keras (no labels or tokenizer inside)")
-    for layer in model.network.layers:
-        if not layer.trainable:
-            # Keras restores the flag on the layer but not on sublayers its build() made (keras-hub's
-            # transformer blocks), whose weights would count as trainable again
-            for variable in layer.weights:
-                variable.trainable = False
-    if "int" not in str(model.network.inputs[0].dtype):
-        raise InputError(f"{path}: is a training checkpoint of a head over sentence embeddings, not a model for text; "
-                         f"use the file `mltc-keras train` wrote to --output")
+    for classifier in model.members if isinstance(model, Ensemble) else [model]:
+        _ready_for_text(path, classifier)
     return model
 
 

@@ -69,6 +69,35 @@ class Predictor:
         return list(zip(self.tokenizer.tokens(text, self.model.max_length), weights.tolist()))
 
 
+class EnsemblePredictor(Predictor):
+    """An Ensemble's predictor: the weighted mean of its members' probabilities, each member
+    tokenizing for itself (its columns put in the ensemble's label order)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.tokenizer = None  # members tokenize; methods that read one network's tokens refuse
+        self.members = [Predictor(member) for member in model.members]
+        self.columns = [[member.labels.index(name) for name in model.labels] for member in self.members]
+
+    def token_ids(self, texts):
+        raise ValueError("an ensemble's members each tokenize for themselves; use predict_proba")
+
+    def predict_proba(self, texts, batch_size=256):
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        proba = np.zeros((len(texts), len(self.labels)), dtype="float64")
+        for member, columns, weight in zip(self.members, self.columns, self.model.member_weights):
+            if weight:
+                proba += weight * member.predict_proba(texts, batch_size=batch_size)[:, columns]
+        return proba.astype("float32")
+
+
+def predictor_for(model):
+    """The Predictor of a loaded TextClassifier or Ensemble."""
+    from mltc_keras.models.ensemble import Ensemble
+
+    return EnsemblePredictor(model) if isinstance(model, Ensemble) else Predictor(model)
+
+
 def load(path):
     """Load a model saved by mltc-keras for prediction on raw text."""
-    return Predictor(load_classifier(path))
+    return predictor_for(load_classifier(path))
