@@ -44,8 +44,13 @@ def run(opts):
                      option="--per-label-csv")
     if opts.report:
         from mltc_keras.evaluation.report import write_report
+        from mltc_keras.explanation.examples import examples_page
 
-        write_report(opts.report, report, data.y, proba, history=predictor.model.history_log, overwrite=opts.overwrite)
+        page = examples_page(predictor, data.texts, data.y, proba, thresholds_array(predictor.model, opts.threshold))
+        pages = {"explanations.html": ("Texts it gets right and wrong, each word scored for the true and "
+                                       "predicted labels (occlusion)", page)} if page else {}
+        write_report(opts.report, report, data.y, proba, history=predictor.model.history_log, overwrite=opts.overwrite,
+                     pages=pages)
     return EvaluateResult(report, Path(opts.report) if opts.report else None)
 
 

@@ -157,7 +157,7 @@ def _table(header, rows):
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def render_html(report, figures):
+def render_html(report, figures, pages=()):
     """index.html: what was evaluated, the metric tables, then each figure with its caption."""
     skipped = report["skipped"]
     notes = [f"{name} undefined (skipped from its average) for: {', '.join(map(str, skipped[key]))}"
@@ -181,6 +181,8 @@ def render_html(report, figures):
         "<h2>Plots</h2>",
         *(f'<figure><img src="{html.escape(name)}" alt="{html.escape(caption)}">'
           f"<figcaption>{html.escape(caption)}</figcaption></figure>" for name, caption in figures),
+        *(["<h2>Explained examples</h2>"] + [f'<p><a href="{html.escape(name)}">{html.escape(title)}</a></p>'
+                                             for name, title in pages] if pages else []),
         "<h2>Per label</h2>",
         _table(PER_LABEL_COLUMNS, [[row[c] for c in PER_LABEL_COLUMNS] for row in report["per_label"]]),
         "</body></html>",
@@ -188,8 +190,10 @@ def render_html(report, figures):
     return "\n".join(parts) + "\n"
 
 
-def write_report(directory, report, y_true, proba, history=None, overwrite=False):
-    """Write the plots, style.css and index.html into `directory` (atomically, as one folder)."""
+def write_report(directory, report, y_true, proba, history=None, overwrite=False, pages=None):
+    """Write the plots, style.css and index.html into `directory` (atomically, as one folder),
+    with `pages` ({file name: (title, html)}) beside them, linked from index.html."""
+    pages = pages or {}
     y_true = np.asarray(y_true).astype(int)
     proba = np.asarray(proba, dtype=float)
     per_label = report["per_label"]
@@ -214,7 +218,10 @@ def write_report(directory, report, y_true, proba, history=None, overwrite=False
         for name, _, plot in plots:
             plot(tmp / name)
         (tmp / "style.css").write_text(STYLE, encoding="utf-8")
-        (tmp / "index.html").write_text(render_html(report, [(n, c) for n, c, _ in plots]), encoding="utf-8")
+        for name, (_, page) in pages.items():
+            (tmp / name).write_text(page, encoding="utf-8")
+        index = render_html(report, [(n, c) for n, c, _ in plots], [(name, title) for name, (title, _) in pages.items()])
+        (tmp / "index.html").write_text(index, encoding="utf-8")
 
     write_dir_atomic(directory, write, overwrite=overwrite, option="--report")
     return [name for name, _, _ in plots]

@@ -29,12 +29,14 @@ def label_section(label, probability, words):
             f'<p class="words">{spans or "<em>(no words)</em>"}</p>')
 
 
-def render(items, method, note=None):
-    """The page for `items`: [(text, {label: probability}, {label: [(word, score)]})]."""
+def render(items, method, note=None, captions=None):
+    """The page for `items`: [(text, {label: probability}, {label: [(word, score)]})], each text
+    under its caption when `captions` are given."""
     sections = []
-    for text, probabilities, explanation in items:
+    for i, (text, probabilities, explanation) in enumerate(items):
         body = "\n".join(label_section(label, probabilities[label], words) for label, words in explanation.items())
-        sections.append(f'<section class="text">\n<p class="note">{html.escape(text)}</p>\n{body}\n</section>')
+        caption = f'<p><strong>{html.escape(captions[i])}</strong></p>\n' if captions else ""
+        sections.append(f'<section class="text">\n{caption}<p class="note">{html.escape(text)}</p>\n{body}\n</section>')
     legend = ('<p class="legend"><span style="background: rgba(22, 150, 60, 0.6)">raises the label</span>'
               '<span style="background: rgba(210, 40, 40, 0.6)">lowers it</span></p>')
     extra = f'<p class="note">{html.escape(note)}</p>' if note else ""

@@ -3,6 +3,7 @@ subprocesses on two tiny models trained once for the module."""
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -49,14 +50,19 @@ def test_evaluate_json_csv_and_report(models):
 
     folder = models / "report"
     names = {"per_label_f1.png", "pr_curves.png", "f1_by_threshold.png", "cooccurrence.png", "training_curves.png"}
-    assert {p.name for p in folder.iterdir()} == names | {"index.html", "style.css", ".mltc-keras-report"}
+    assert {p.name for p in folder.iterdir()} == names | {"index.html", "style.css", "explanations.html",
+                                                          ".mltc-keras-report"}
     for name in names:
         width, height = png_size(folder / name)
         assert 300 <= width <= 4000 and 200 <= height <= 4000, (name, width, height)
     page = (folder / "index.html").read_text(encoding="utf-8")
     targets = linked_files(page)
-    assert set(targets) == names | {"style.css"}
+    assert set(targets) == names | {"style.css", "explanations.html"}
     assert all((folder / target).is_file() for target in targets)
+    examples = (folder / "explanations.html").read_text(encoding="utf-8")
+    assert linked_files(examples) == [] and "://" not in examples  # offline, nothing to fetch
+    captions = re.findall(r"row \d+, (right|wrong): true", examples)
+    assert 1 <= len(captions) <= 6 and examples.count("<h2>") >= len(captions)
     assert "://" not in page and "://" not in (folder / "style.css").read_text()
     for label in LABELS:
         assert f"<td>{label}</td>" in page
