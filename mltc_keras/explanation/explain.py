@@ -22,21 +22,17 @@ def explained_labels(predictor, proba, labels=None):
 
 def token_scores(predictor, text, label_indices, method, steps):
     """(n_tokens, n_labels) per-token scores of `method` (gradients, attention) for a single model."""
-    model = getattr(predictor, "model", None)
-    if getattr(predictor, "tokenizer", None) is None:
+    if predictor.tokenizer is None:
         raise ValueError(f"method {method!r} reads one network's tokens; an ensemble is explained by occlusion")
     ids = predictor.token_ids([text])[0]
     ids = ids[ids != predictor.tokenizer.pad_id]
     if method == "gradients":
         from mltc_keras.explanation.gradients import integrated_gradients
 
-        scores, _, _ = integrated_gradients(model.network, ids, label_indices, vocab_size=predictor.tokenizer.vocab_size,
+        scores, _, _ = integrated_gradients(predictor.model.network, ids, label_indices, vocab_size=predictor.tokenizer.vocab_size,
                                             pad_id=predictor.tokenizer.pad_id, steps=steps)
         return scores
-    from mltc_keras.models import get_arch
-
-    readout = get_arch(model.arch).readout("attention", model.network)
-    weights = np.asarray(readout.predict_on_batch(ids[None, :].astype("int32")))[0, :len(ids)]
+    weights = np.asarray(predictor.readout("attention").predict_on_batch(ids[None, :].astype("int32")))[0, :len(ids)]
     return np.repeat(weights[:, None], len(label_indices), axis=1)
 
 

@@ -57,15 +57,22 @@ class Predictor:
 
         return explain(self, text, labels=labels, method=method, steps=steps)
 
+    def readout(self, name):
+        """The arch's `name` read-out of this model's network (built once): ValueError for an arch
+        that does not offer it."""
+        from mltc_keras.models import get_arch
+
+        readouts = self.__dict__.setdefault("_readouts", {})
+        if name not in readouts:
+            readouts[name] = get_arch(self.model.arch).readout(name, self.model.network)
+        return readouts[name]
+
     def attention(self, text):
         """[(token, weight)] over the text's tokens, for archs that offer an attention read-out
         (bilstm); ValueError for the others."""
-        from mltc_keras.models import get_arch
-
-        readout = get_arch(self.model.arch).readout("attention", self.model.network)
         ids = self.token_ids([text])
         n = int((ids[0] != self.tokenizer.pad_id).sum())
-        weights = readout.predict(ids[:, :n], verbose=0)[0]
+        weights = np.asarray(self.readout("attention").predict_on_batch(ids[:, :n]))[0]
         return list(zip(self.tokenizer.tokens(text, self.model.max_length), weights.tolist()))
 
 
