@@ -24,7 +24,8 @@ def make_optimizer(name, learning_rate, *, schedule="constant", warmup=0.0, tota
     if accumulate < 1:
         raise ValueError(f"accumulate {accumulate}: use 1 (no accumulation) or more batches per update")
     if schedule != "constant" or warmup > 0:
-        learning_rate = WarmupDecay(learning_rate, warmup_steps(warmup, total_updates), total_updates, schedule)
+        learning_rate = WarmupDecay(learning_rate, warmup_steps(warmup, total_updates), total_updates, schedule,
+                                    batches_per_update=accumulate)
     common = dict(learning_rate=learning_rate, clipnorm=clipnorm,
                   gradient_accumulation_steps=accumulate if accumulate > 1 else None)
     if name == "adamw":

@@ -43,23 +43,30 @@ def _weights_after_one_epoch(accumulate, batch_size, x, y):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu"),
                               keras.layers.Dense(3, activation="sigmoid")])
-    optimizer = make_optimizer("adamw", 0.01, schedule="linear", warmup=1, accumulate=accumulate,
-                               total_updates=len(x) // batch_size // accumulate)
+    # 8 updates: 2 of warm-up, then a linear decay that reaches 0 only after the last one
+    optimizer = make_optimizer("adamw", 0.01, schedule="linear", warmup=2, accumulate=accumulate,
+                               total_updates=len(x) // batch_size // accumulate + 1)
     model.compile(optimizer, loss="binary_crossentropy")
     model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
     return model.get_weights()
 
 
 def test_accumulated_batches_give_the_update_of_one_large_batch():
+    """Also through the schedule: the rate at each update is the one of that update, not of the
+    batch count (which Keras gives the schedule)."""
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((16, 5)).astype("float32")
-    y = (rng.random((16, 3)) < 0.4).astype("float32")
+    x = rng.standard_normal((128, 5)).astype("float32")
+    y = (rng.random((128, 3)) < 0.4).astype("float32")
     accumulated = _weights_after_one_epoch(accumulate=4, batch_size=4, x=x, y=y)
     large = _weights_after_one_epoch(accumulate=1, batch_size=16, x=x, y=y)
     for a, b in zip(accumulated, large):
         np.testing.assert_allclose(a, b, atol=1e-6)
     small_steps = _weights_after_one_epoch(accumulate=1, batch_size=4, x=x, y=y)
-    assert not all(np.allclose(a, b, atol=1e-4) for a, b in zip(small_steps, large)), "4 updates differ from 1"
+    assert not all(np.allclose(a, b, atol=1e-4) for a, b in zip(small_steps, large)), "32 updates differ from 8"
+    keras.utils.set_random_seed(0)
+    untrained = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu"),
+                                  keras.layers.Dense(3, activation="sigmoid")]).get_weights()
+    assert not all(np.allclose(a, b, atol=1e-4) for a, b in zip(large, untrained)), "the updates moved the weights"
 
 
 def test_accumulate_must_be_positive():
