@@ -48,7 +48,9 @@ class TrainOptions(DataOptions):
     max_length: int = field(default=128, metadata={"min": 1, "max": 100_000, "help": "tokens per text; longer texts are cut"})
     epochs: int = field(default=15, metadata={"min": 1, "max": 100_000, "help": "maximum epochs (early stopping usually ends sooner)"})
     batch_size: int = field(default=64, metadata={"min": 1, "max": 1 << 20, "help": "global batch size (split across GPUs)"})
-    learning_rate: float = field(default=2e-3, metadata={"above": 0, "max": 10, "help": "learning rate (the peak one with --warmup or a decay)"})
+    learning_rate: float = field(default=None, metadata={"above": 0, "max": 10, "help":
+        "learning rate (the peak one with --warmup or a decay); default: the arch's (bilstm 2e-3, bag and embed-head "
+        "1e-3, bert by the encoder's width: 1e-4 up to 384 hidden units, 5e-5 up to 512, else 2e-5)"})
     loss: str = field(default="bce", metadata={
         "help": "bce; focal (sigmoid focal loss); weighted-bce (each label's positives weighted by its "
                 "negatives/positives in train, capped by --max-pos-weight)", "choices": ("bce", "focal", "weighted-bce")})

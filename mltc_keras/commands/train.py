@@ -1,7 +1,9 @@
 """The train command: read and check the data, fit the arch's network, save one .keras file."""
 
 import contextlib
+import dataclasses
 import signal
+import sys
 import threading
 import warnings
 from dataclasses import dataclass
@@ -95,6 +97,10 @@ def run(opts, callbacks=()):
     run_dir = Path(opts.logs_dir) / (opts.run_name or output.stem)
     with precision(opts.mixed_precision):
         features = arch.features(opts.model, train_data.texts)
+        if opts.learning_rate is None:
+            opts = dataclasses.replace(opts, learning_rate=arch.learning_rate(features))
+            print(f"learning rate {opts.learning_rate:g} (the {opts.arch} default for these inputs; "
+                  "--learning-rate to choose)", file=sys.stderr)
         refuse_long_inputs(opts.max_length, features.max_tokens, getattr(opts.model, "pretrained", None))
         try:
             with sigterm_as_interrupt() as on_sigterm:

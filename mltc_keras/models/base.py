@@ -33,6 +33,11 @@ class Arch:
     presets = {}            # {preset: {option: value}} over Spec and TrainOptions fields
     readouts = ()           # names `readout` accepts
 
+    def learning_rate(self, features):
+        """The learning rate when neither the options nor `training_defaults` give one: a rate that
+        depends on what `features` turned out to be (bert: the encoder's width)."""
+        return 1e-3
+
     def check(self, spec):
         """ValueError when options of `spec` that are each valid do not go together; the options
         layer calls it before any work."""

@@ -48,6 +48,7 @@ def poolings(pooling, attention):
 class BiLSTM(Arch):
     name, Spec = "bilstm", Spec
     readouts = ("attention",)
+    training_defaults = dict(learning_rate=2e-3)
     presets = {
         # the original specification, departures from which BENCHMARKS.md measures
         "seed": dict(embedding_dim=128, lstm_units=128, dropout=0.3, recurrent_dropout=0.3, attention="scale",

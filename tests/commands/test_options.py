@@ -19,7 +19,8 @@ from mltc_keras.options import check_value, flag, option_fields, type_name
 REQUIRED = {"train": [], "evaluate": ["--model", "m.keras"], "tune-thresholds": ["--model", "m.keras", "--data", "v.csv"],
             "compare": ["--models", "m.keras"], "predict": ["--model", "m.keras", "--text", "hi"],
             "embed": ["--pretrained", "enc", "--input", "in.csv", "--output", "out.npy"],
-            "serve": ["--model", "m.keras"]}
+            "serve": ["--model", "m.keras"], "explain": ["--model", "m.keras", "--text", "hi"],
+            "ensemble": ["--models", "a.keras", "b.keras", "--valid", "v.csv", "--output", "e.keras"]}
 
 
 def _numeric(fields):

@@ -24,10 +24,24 @@ def test_explicit_options_win_over_the_preset():
 
 def test_no_preset_uses_the_global_and_the_arch_defaults():
     assert resolve_train_options({}).model == Spec()
-    assert resolve_train_options({}).learning_rate == 2e-3 == TrainOptions.learning_rate
+    assert resolve_train_options({}).learning_rate == 2e-3 and TrainOptions.learning_rate is None
     bag = resolve_train_options({"arch": "bag"})
     assert (bag.loss, bag.learning_rate, bag.batch_size, bag.epochs) == ("focal", 1e-3, 128, 5)
     assert resolve_train_options({"arch": "bag", "loss": "bce"}).loss == "bce"
+
+
+def test_bert_learning_rate_follows_the_encoder_width_unless_given():
+    from types import SimpleNamespace
+
+    assert resolve_train_options({"arch": "bert"}).learning_rate is None  # chosen once the encoder is loaded
+    assert resolve_train_options({"arch": "bert", "learning_rate": 3e-5}).learning_rate == 3e-5
+    assert resolve_train_options({"arch": "bert", "preset": "minilm"}).learning_rate == 1e-4
+    bert = get_arch("bert")
+
+    def rate(width):
+        return bert.learning_rate(SimpleNamespace(pretrained=SimpleNamespace(backbone=SimpleNamespace(hidden_dim=width))))
+
+    assert (rate(384), rate(512), rate(768), rate(1024)) == (1e-4, 5e-5, 2e-5, 2e-5)
 
 
 def test_bag_seed_preset_is_class_weighted_bce():
