@@ -43,25 +43,32 @@ def test_reloads_in_a_new_process_as_the_weighted_mean_of_its_members(ensemble, 
     np.testing.assert_allclose(out["ensemble"], mixed, atol=1e-6)
 
 
-def test_it_works_in_predict_evaluate_compare_tune_and_explain(ensemble, learned, tmp_path):
+def cli(*args):
+    """The CLI in this process (its subprocess path is tested with the other commands): exit code."""
+    from mltc_keras.cli import main
+
+    return main([str(a) for a in args])
+
+
+def test_it_works_in_predict_evaluate_compare_tune_and_explain(ensemble, learned, tmp_path, capsys, monkeypatch):
+    import warnings
+
     import mltc_keras
 
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)  # main() sets its own
     predictor = mltc_keras.load(ensemble)
-    done = run_cli("predict", "--model", ensemble, "--text", *TEXTS[:2], cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    rows = [json.loads(line) for line in done.stdout.strip().splitlines()]
+    capsys.readouterr()
+    assert cli("predict", "--model", ensemble, "--text", *TEXTS[:2]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert [r["labels"] for r in rows] == [p["labels"] for p in predictor.predict(TEXTS[:2])]
-    done = run_cli("evaluate", "--model", ensemble, "--data", learned.root / "test.csv", "--json", "e.json", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert cli("evaluate", "--model", ensemble, "--data", learned.root / "test.csv", "--json", tmp_path / "e.json") == 0
     assert json.loads((tmp_path / "e.json").read_text())["macro_f1"] >= 0.9
-    done = run_cli("compare", "--models", ensemble, learned.path("bag"), "--data", learned.root / "test.csv",
-                   "--json", "c.json", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert cli("compare", "--models", ensemble, learned.path("bag"), "--data", learned.root / "test.csv",
+               "--json", tmp_path / "c.json") == 0
     ensemble_row, bag_row = json.loads((tmp_path / "c.json").read_text())["models"]
     assert ensemble_row["arch"] == "ensemble" and ensemble_row["parameters"] > bag_row["parameters"]
-    done = run_cli("tune-thresholds", "--model", ensemble, "--data", learned.root / "valid.csv", "--output", "t.keras",
-                   cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert cli("tune-thresholds", "--model", ensemble, "--data", learned.root / "valid.csv",
+               "--output", tmp_path / "t.keras") == 0
     assert mltc_keras.load(tmp_path / "t.keras").model.arch == "ensemble"
     words = predictor.explain("the day was so happy and then we", labels=["joy"])["joy"]
     assert max(words, key=lambda ws: ws[1])[0] == "happy"
