@@ -127,11 +127,18 @@ print(json.dumps({"y": data.y.tolist(), "models": states}))
 
 def test_tune_thresholds(models, monkeypatch, capsys):
     grids = {"per-label-f1": 91, "micro-f1": 19, "macro-f1": 7}
-    for objective, grid in grids.items():
-        result = run_cli("tune-thresholds", "--model", "bilstm.keras", "--data", "valid.csv", "--objective", objective,
-                         "--grid", grid, "--output", f"{objective}.keras", cwd=models)
-        assert result.returncode == 0, result.stderr
-        assert "warning" not in result.stderr and "before" in result.stdout and f"wrote {objective}.keras" in result.stdout
+    import warnings as warning_module
+
+    from mltc_keras.cli import main
+
+    monkeypatch.chdir(models)
+    monkeypatch.setattr(warning_module, "formatwarning", warning_module.formatwarning)  # main() sets its own
+    for objective, grid in grids.items():  # in this process; the in-place run below goes through a subprocess
+        code = main(["tune-thresholds", "--model", "bilstm.keras", "--data", "valid.csv", "--objective", objective,
+                     "--grid", str(grid), "--output", f"{objective}.keras"])
+        captured = capsys.readouterr()
+        assert code == 0 and "warning" not in captured.err, captured.err
+        assert "before" in captured.out and f"wrote {objective}.keras" in captured.out
     assert not (models / "bilstm.bak.keras").exists(), "--output leaves the model alone"
 
     shutil.copy(models / "bag.keras", models / "in_place.keras")
