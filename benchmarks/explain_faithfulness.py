@@ -83,18 +83,27 @@ def main(argv=None):
                 row["unavailable"] = str(exc)
             rows.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"data": args.data, "rows": rows}, indent=2) + "\n")
+    print(table(rows))
+
+
+def ratio(cell):
+    """The ratio as text; none when random deletions did not lower the probability on average."""
+    return f"{cell['ratio']:.1f}x" if cell["ratio"] is not None else "random drop <= 0"
+
+
+def table(rows):
     lines = ["| model | arch | method | k=1 drop top / random (ratio) | k=3 drop top / random (ratio) | s per explanation |",
              "|---|---|---|---|---|---|"]
     for r in rows:
         if "unavailable" in r:
             lines.append(f"| {Path(r['model']).name} | {r['arch']} | {r['method']} | not offered: {r['unavailable']} | | |")
             continue
-        cells = [f"{r[f'k{k}']['drop_top']:.3f} / {r[f'k{k}']['drop_random']:.3f} ({r[f'k{k}']['ratio']:.1f}x)" for k in KS]
+        cells = [f"{r[f'k{k}']['drop_top']:.3f} / {r[f'k{k}']['drop_random']:.3f} ({ratio(r[f'k{k}'])})" for k in KS]
         lines.append(f"| {Path(r['model']).name} | {r['arch']} | {r['method']} | {cells[0]} | {cells[1]} "
                      f"| {r['seconds_per_explanation']:.3f} |")
-    print("\n".join(lines))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"data": args.data, "rows": rows}, indent=2) + "\n")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
