@@ -68,3 +68,28 @@ class MultiLabelF1(keras.metrics.Metric):
             "threshold": self.threshold,
             "columns": self.columns,
         }
+
+
+@keras.saving.register_keras_serializable(package="mltc_keras")
+class PresentLabelsAUC(keras.metrics.AUC):
+    """Keras's multi-label ROC or PR AUC, averaged over the labels with at least one positive in
+    the data seen since the last reset.
+
+    Keras counts a label without positives as AUC 0 (its recall is 0/0), so on a long tail of rare
+    labels, most of them absent from a validation split or an epoch, the macro average sinks far
+    below 0.5 whatever the model does (a 735-label synthetic set: 0.31 ROC-AUC), and the labels that
+    are there weigh less. scikit-learn's macro averages skip such labels too.
+    """
+
+    def __init__(self, num_labels, curve="ROC", name=None, **kwargs):
+        kwargs.pop("multi_label", None)
+        super().__init__(num_labels=num_labels, multi_label=True, curve=curve, name=name, **kwargs)
+
+    def result(self):
+        # at the lowest threshold every positive is a true positive or a false negative
+        positives = ops.add(self.true_positives[0], self.false_negatives[0])
+        self.label_weights = ops.cast(ops.greater(positives, 0), "float32")
+        try:
+            return super().result()
+        finally:
+            self.label_weights = None

@@ -18,7 +18,7 @@ from mltc_keras.evaluation.thresholds import tune_thresholds
 from mltc_keras.models.text_classifier import TextClassifier
 from mltc_keras.nn.heads import column_ranges, label_weights
 from mltc_keras.nn.losses import make_loss, positive_weights
-from mltc_keras.nn.metrics import MultiLabelF1
+from mltc_keras.nn.metrics import MultiLabelF1, PresentLabelsAUC
 from mltc_keras.training.callbacks import training_callbacks
 from mltc_keras.training.optimizer import make_optimizer
 
@@ -108,8 +108,7 @@ def prior_log_odds(y):
 
 def _metrics(num_labels, tasks):
     metrics = [MultiLabelF1(num_labels, "micro"), MultiLabelF1(num_labels, "macro"),
-               keras.metrics.AUC(multi_label=True, num_labels=num_labels, name="auc"),
-               keras.metrics.AUC(curve="PR", multi_label=True, num_labels=num_labels, name="pr_auc")]
+               PresentLabelsAUC(num_labels, name="auc"), PresentLabelsAUC(num_labels, curve="PR", name="pr_auc")]
     for name, (start, stop) in column_ranges(tasks or {}).items():
         metrics += [MultiLabelF1(stop - start, average, columns=(start, stop), name=f"{name}_{average}_f1")
                     for average in ("micro", "macro")]

@@ -92,3 +92,28 @@ def test_sample_weight_matches_sklearn(average):
     metric.update_state(y[90:], proba[90:], sample_weight=weight[90:])
     expected = f1_score(y, proba >= 0.5, average=average, sample_weight=weight, zero_division=0)
     assert float(metric.result()) == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("curve", ["ROC", "PR"])
+def test_auc_skips_labels_without_positives_as_sklearn_does(curve):
+    """Keras's own multi-label AUC counts a label with no positive as 0; ours leaves it out."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from mltc_keras.nn.metrics import PresentLabelsAUC
+
+    rng = np.random.default_rng(3)
+    y = (rng.random((300, 6)) < 0.3).astype("float32")
+    y[:, [2, 5]] = 0  # two labels never positive
+    p = np.clip(y * 0.3 + rng.random(y.shape) * 0.7, 0, 1).astype("float32")
+    metric = PresentLabelsAUC(6, curve=curve, num_thresholds=1000)
+    for rows in np.array_split(np.arange(300), 3):  # streamed over batches
+        metric.update_state(y[rows], p[rows])
+    score = roc_auc_score if curve == "ROC" else average_precision_score
+    present = [j for j in range(6) if y[:, j].any()]
+    expected = np.mean([score(y[:, j], p[:, j]) for j in present])
+    assert float(metric.result()) == pytest.approx(expected, abs=0.01)
+    keras_own = keras.metrics.AUC(curve=curve, multi_label=True, num_labels=6, num_thresholds=1000)
+    keras_own.update_state(y, p)
+    assert float(keras_own.result()) < expected - 0.2  # the bias this metric removes
+    restored = PresentLabelsAUC.from_config(metric.get_config())
+    assert (restored.curve, restored.num_thresholds) == (metric.curve, 1000)
