@@ -17,7 +17,3 @@ def occlusion_from(proba):
     proba = np.asarray(proba, dtype="float64")
     return proba[0] - proba[1:]
 
-
-def occlusion_scores(predict_proba, text, spans=None):
-    """(n_words, n_labels) occlusion scores from one `predict_proba` call (strings -> probabilities)."""
-    return occlusion_from(predict_proba(occlusion_texts(text, spans)))
