@@ -15,7 +15,7 @@ from mltc_keras.evaluation.tables import cell, render
 from mltc_keras.evaluation.thresholds import tune_for
 from mltc_keras.models.ensemble import Ensemble, label_difference
 from mltc_keras.models.text_classifier import load_classifier, save_atomic
-from mltc_keras.serving.predictor import predictor_for
+from mltc_keras.serving.predictor import EnsemblePredictor
 
 
 @dataclass
@@ -50,20 +50,16 @@ def run(opts):
     members, sources = members_of(opts.models)
     labels = members[0].labels
     data = read_labelled_csv(opts.valid, **opts.reader_kwargs(expected_labels=labels))
-    probas = []
-    for member in members:
-        predictor = predictor_for(member)
-        columns = [predictor.labels.index(name) for name in labels]
-        probas.append(predictor.predict_proba(data.texts, batch_size=opts.batch_size)[:, columns])
-    if opts.weights == "equal":
-        weights = np.full(len(members), 1 / len(members))
-    else:
-        weights, _ = fit_weights(probas, data.y)
-    mixed = sum(w * p for w, p in zip(weights, probas))
-    thresholds = tune_for(opts.objective, data.y, mixed)
-    ensemble = Ensemble(members, weights.tolist(), labels, thresholds=thresholds.tolist(),
+    ensemble = Ensemble(members, [1 / len(members)] * len(members), labels,
                         options={"members": sources, "weights": opts.weights, "valid": str(opts.valid),
                                  "objective": opts.objective})
+    mixer = EnsemblePredictor(ensemble)  # its members' predictors, columns in the ensemble's label order
+    probas = [member.predict_proba(data.texts, batch_size=opts.batch_size)[:, columns]
+              for member, columns in zip(mixer.members, mixer.columns)]
+    weights = np.asarray(ensemble.member_weights) if opts.weights == "equal" else fit_weights(probas, data.y)[0]
+    mixed = sum(w * p for w, p in zip(weights, probas))
+    thresholds = tune_for(opts.objective, data.y, mixed)
+    ensemble.member_weights, ensemble.thresholds = weights.tolist(), thresholds.tolist()
     save_atomic(ensemble, opts.output, overwrite=opts.overwrite)
     report = evaluate_predictions(data.y, mixed, labels, thresholds)
     return EnsembleResult(Path(opts.output),

@@ -29,11 +29,11 @@ def run(opts):
             refuse_existing(path, opts.overwrite, option)
     predictor = load(opts.model)
     items = []
-    for text in opts.text:
+    for text, row in zip(opts.text, predictor.predict_proba(opts.text)):
         option, value = ("--label", " ".join(opts.label)) if opts.label else ("--method", opts.method)
         with reraise(option, value):
             explanation = predictor.explain(text, labels=opts.label, method=opts.method, steps=opts.steps)
-        proba = dict(zip(predictor.labels, predictor.predict_proba([text])[0].tolist()))
+        proba = dict(zip(predictor.labels, row.tolist()))
         items.append((text, {label: proba[label] for label in explanation}, explanation))
     written = []
     if opts.json:
