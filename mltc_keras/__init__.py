@@ -15,11 +15,13 @@ from mltc_keras._registration import register_when_keras_loads  # noqa: E402
 register_when_keras_loads()
 
 
-def load(path):
-    """Load a model saved by mltc-keras for prediction on raw text: a `Predictor`."""
+def load(path, runtime="keras"):
+    """Load a model saved by mltc-keras for prediction on raw text: a `Predictor`. `runtime`:
+    "keras", "onnx" (onnxruntime on an ONNX export of the file, made once and cached) or "auto"
+    (the faster of the two for the model's arch on this machine)."""
     from mltc_keras.serving.predictor import load as load_predictor
 
-    return load_predictor(path)
+    return load_predictor(path, runtime=runtime)
 
 
 def train(callbacks=(), **options):

@@ -17,6 +17,13 @@ DEFAULT_TRAIN = "data/goemotions/train.csv"
 DEFAULT_VALID = "data/goemotions/valid.csv"
 
 
+def runtime_option():
+    return field(default="auto", metadata={
+        "help": "what computes the probabilities: keras, onnx (onnxruntime on an ONNX export of the model, made "
+                "once and cached by the file's hash) or auto (the faster on CPU for the model's arch)",
+        "choices": ("auto", "keras", "onnx")})
+
+
 @dataclass
 class DataOptions:
     text_column: str = field(default="text", metadata={"help": "column holding the texts"})
@@ -113,6 +120,7 @@ class EvaluateOptions(DataOptions):
     threshold: float = field(default=None, metadata={"min": 0, "max": 1, "help": "one threshold for every label (default: the model's tuned ones)"})
     json: str = field(default=None, metadata={"help": "also write the metrics as JSON to this file"})
     batch_size: int = field(default=256, metadata={"min": 1, "max": 1 << 20, "help": "prediction batch size"})
+    runtime: str = runtime_option()
     per_label_csv: str = field(default=None, metadata={"help": "also write the per-label table as CSV to this file"})
     report: str = field(default=None, metadata={
         "help": "also write plots (PNG) and an offline index.html with the tables into this folder"})
@@ -172,6 +180,7 @@ class PredictOptions:
     threshold: float = field(default=None, metadata={"min": 0, "max": 1, "help": "one threshold for every label (default: the model's tuned ones)"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --output"})
     batch_size: int = field(default=256, metadata={"min": 1, "max": 1 << 20, "help": "prediction batch size"})
+    runtime: str = runtime_option()
 
 
 @dataclass
@@ -218,6 +227,17 @@ def _check_model_specs(specs):
 
 
 @dataclass
+class ExportOptions:
+    model: str = field(default=None, metadata={"help": "model file (.keras)", "required": True})
+    format: str = field(default=None, metadata={
+        "help": "saved_model: a TF SavedModel taking raw strings (tokenizer in the graph, TensorFlow Text ops); "
+                "onnx: model.onnx taking token ids, beside tokenizer.json and labels.json",
+        "choices": ("saved_model", "onnx"), "required": True})
+    output: str = field(default=None, metadata={"help": "folder to write (new or empty)", "required": True})
+    overwrite: bool = field(default=False, metadata={"help": "replace an --output folder an earlier export wrote"})
+
+
+@dataclass
 class ServeOptions:
     model: list = field(default=None, metadata={
         "help": "a model to serve: name=file.keras, or file.keras (named by its stem); repeat for more",
@@ -235,6 +255,7 @@ class ServeOptions:
     drain_timeout: float = field(default=30.0, metadata={"above": 0, "max": 86_400,
         "help": "on SIGTERM, seconds to let requests in flight finish before they are cut"})
     access_log: bool = field(default=True, metadata={"help": "one JSON log line per request on stderr"})
+    runtime: str = runtime_option()
 
 
 def option_fields(cls):

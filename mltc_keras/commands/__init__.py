@@ -39,6 +39,8 @@ COMMANDS = {
                        "per-label word scores: which words raise or lower each label's probability"),
     "embed": Command(options.EmbedOptions, "mltc_keras.commands.embed",
                      "sentence embeddings of a CSV's texts by a pretrained encoder (.npy)"),
+    "export": Command(options.ExportOptions, "mltc_keras.commands.export",
+                      "a model as a SavedModel that takes raw text (TF Serving) or as ONNX + tokenizer.json (onnxruntime)"),
     "serve": Command(options.ServeOptions, "mltc_keras.commands.serve",
                      "an HTTP prediction server (TF Serving / KServe V1 and V2 routes) with dynamic batching"),
 }

@@ -27,7 +27,7 @@ def run(opts):
             refuse_existing(path, opts.overwrite, option)
     if opts.report:
         refuse_existing_dir(opts.report, opts.overwrite, "--report")
-    predictor = load(opts.model)
+    predictor = load(opts.model, runtime=opts.runtime)
     data = read_labelled_csv(opts.data, **opts.reader_kwargs(expected_labels=predictor.labels))
     proba = predictor.predict_proba(data.texts, batch_size=opts.batch_size)
     report = evaluate_predictions(data.y, proba, predictor.labels, thresholds_array(predictor.model, opts.threshold))

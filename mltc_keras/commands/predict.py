@@ -30,7 +30,7 @@ def run(opts):
         raise InputError(f"predict --input {opts.input}: also give --output CSV for the results")
     if opts.output:
         refuse_existing(opts.output, opts.overwrite)
-    predictor = load(opts.model)
+    predictor = load(opts.model, runtime=opts.runtime)
     if opts.text and not opts.output:
         predictions = predictor.predict(opts.text, threshold=opts.threshold, batch_size=opts.batch_size)
         return PredictResult(predictions=list(zip(opts.text, predictions)))

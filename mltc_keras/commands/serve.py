@@ -87,7 +87,7 @@ def run(opts):
 
     app = create_app(models, max_batch_size=opts.max_batch_size, max_wait_ms=opts.max_wait_ms,
                      max_texts=opts.max_texts, max_body_bytes=opts.max_body_bytes, batch_size=opts.batch_size,
-                     access_log=opts.access_log, reload_on_sighup=True, on_fatal=on_fatal)
+                     runtime=opts.runtime, access_log=opts.access_log, reload_on_sighup=True, on_fatal=on_fatal)
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
                             timeout_graceful_shutdown=opts.drain_timeout, timeout_keep_alive=5)
     server = uvicorn.Server(config)
@@ -102,7 +102,7 @@ def run(opts):
     signal.signal(signal.SIGINT, stop)
     host, port = sock.getsockname()[:2]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-    log_event("listening", url=url, models=models, max_batch_size=opts.max_batch_size,
+    log_event("listening", url=url, models=models, runtime=opts.runtime, max_batch_size=opts.max_batch_size,
               max_wait_ms=opts.max_wait_ms)
     server.run(sockets=[sock])
     if fatal:

@@ -59,7 +59,8 @@ def json_response(obj, status=200):
 
 # measured (BENCHMARKS.md, serve): a dynamic batch of up to 256 texts, predicted 64 at a time in
 # order of length (less padding than one 256-wide call of mixed lengths)
-DEFAULTS = dict(max_batch_size=256, max_wait_ms=5.0, max_texts=256, max_body_bytes=1 << 20, batch_size=64)
+DEFAULTS = dict(max_batch_size=256, max_wait_ms=5.0, max_texts=256, max_body_bytes=1 << 20, batch_size=64,
+                runtime="keras")
 WARM_UP_TEXTS = ["", "warm up", "a somewhat longer text to warm up the model with " * 4,
                  "the longest of the warm-up texts, long enough to reach a wider padded shape " * 12]
 LOOPBACK = ("127.", "::1", "::ffff:127.")
@@ -99,10 +100,10 @@ class Scored:
         return Scored(self.predictor, self.proba[rows])
 
 
-def _load_predictor(path):
+def _load_predictor(path, runtime):
     from mltc_keras.serving.predictor import load
 
-    return load(path)
+    return load(path, runtime=runtime)
 
 
 def _warm_up(predictor, batch_size):
@@ -170,13 +171,15 @@ class AccessLog:
 
 def create_app(models, *, max_batch_size=DEFAULTS["max_batch_size"], max_wait_ms=DEFAULTS["max_wait_ms"],
                max_texts=DEFAULTS["max_texts"], max_body_bytes=DEFAULTS["max_body_bytes"],
-               batch_size=DEFAULTS["batch_size"], access_log=True, reload_on_sighup=False, on_fatal=None):
+               batch_size=DEFAULTS["batch_size"], runtime=DEFAULTS["runtime"], access_log=True,
+               reload_on_sighup=False, on_fatal=None):
     """A FastAPI app serving `models`: {name: path or Predictor}, or a list of `name=path` / path
     strings (a bare path is named by its stem).
 
     `max_batch_size` texts or `max_wait_ms` of waiting close a dynamic batch; a request may hold at
     most `max_texts` texts and `max_body_bytes` bytes (413 beyond); `batch_size` is the predict
-    batch size inside one call. With `reload_on_sighup` a SIGHUP reloads every model from its file.
+    batch size inside one call; `runtime` what predicts for models given as paths (keras, onnx
+    or auto, as in `mltc_keras.load`). With `reload_on_sighup` a SIGHUP reloads every model from its file.
     `on_fatal(message)` hears when a model fails to load at start-up (the CLI then stops), else the
     server stays up, not ready, and says why in the log and the model's status.
     """
@@ -205,7 +208,7 @@ def create_app(models, *, max_batch_size=DEFAULTS["max_batch_size"], max_wait_ms
             started = time.perf_counter()
             try:
                 async with entry.reload_lock:  # a reload asked for meanwhile waits for this load
-                    predictor = entry.predictor or await loop.run_in_executor(None, _load_predictor, entry.path)
+                    predictor = entry.predictor or await loop.run_in_executor(None, _load_predictor, entry.path, runtime)
                     entry.predictor = await loop.run_in_executor(None, _warm_up, predictor, batch_size)
             except Exception as exc:
                 entry.state, entry.error = "FAILED", _error_message(exc)
@@ -229,7 +232,7 @@ def create_app(models, *, max_batch_size=DEFAULTS["max_batch_size"], max_wait_ms
             loop = asyncio.get_running_loop()
             started = time.perf_counter()
             try:
-                predictor = await loop.run_in_executor(None, _load_predictor, entry.path)
+                predictor = await loop.run_in_executor(None, _load_predictor, entry.path, runtime)
                 await loop.run_in_executor(None, _warm_up, predictor, batch_size)
             except Exception as exc:
                 message = _error_message(exc)

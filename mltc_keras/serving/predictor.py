@@ -3,16 +3,21 @@
 import numpy as np
 
 from mltc_keras.models.text_classifier import load_classifier, thresholds_array
+from mltc_keras.serving.runtimes import network_for
 from mltc_keras.text.batching import predict_by_length
 from mltc_keras.text.tokenizer import Tokenizer
 
 
 class Predictor:
-    """A loaded model with its tokenizer. `mltc_keras.load(path)` returns one."""
+    """A loaded model with its tokenizer. `mltc_keras.load(path)` returns one.
 
-    def __init__(self, model):
+    `runtime` (serving.runtimes.RUNTIMES) says what computes the probabilities: the Keras model, or
+    onnxruntime on an export of it cached by the hash of the model file at `path`."""
+
+    def __init__(self, model, runtime="keras", path=None, member=None):
         self.model = model
         self.tokenizer = Tokenizer.from_json(model.tokenizer_json)
+        self.network = network_for(model, self.tokenizer, runtime, path=path, member=member)
 
     @property
     def labels(self):
@@ -31,7 +36,7 @@ class Predictor:
         if not texts:
             return np.zeros((0, len(self.labels)), dtype="float32")
         proba = np.empty((len(texts), len(self.labels)), dtype="float32")
-        return predict_by_length(self.model, self.token_ids(texts), proba, batch_size=batch_size,
+        return predict_by_length(self.network, self.token_ids(texts), proba, batch_size=batch_size,
                                  pad_id=self.tokenizer.pad_id)
 
     def predict(self, texts, threshold=None, batch_size=256):
@@ -80,10 +85,10 @@ class EnsemblePredictor(Predictor):
     """An Ensemble's predictor: the weighted mean of its members' probabilities, each member
     tokenizing for itself (its columns put in the ensemble's label order)."""
 
-    def __init__(self, model):
+    def __init__(self, model, runtime="keras", path=None):
         self.model = model
         self.tokenizer = None  # members tokenize; methods that read one network's tokens refuse
-        self.members = [Predictor(member) for member in model.members]
+        self.members = [Predictor(member, runtime=runtime, path=path, member=i) for i, member in enumerate(model.members)]
         self.columns = [[member.labels.index(name) for name in model.labels] for member in self.members]
 
     def token_ids(self, texts):
@@ -98,13 +103,16 @@ class EnsemblePredictor(Predictor):
         return proba.astype("float32")
 
 
-def predictor_for(model):
-    """The Predictor of a loaded TextClassifier or Ensemble."""
+def predictor_for(model, runtime="keras", path=None):
+    """The Predictor of a loaded TextClassifier or Ensemble (read from `path`)."""
     from mltc_keras.models.ensemble import Ensemble
 
-    return EnsemblePredictor(model) if isinstance(model, Ensemble) else Predictor(model)
+    kind = EnsemblePredictor if isinstance(model, Ensemble) else Predictor
+    return kind(model, runtime=runtime, path=path)
 
 
-def load(path):
-    """Load a model saved by mltc-keras for prediction on raw text."""
-    return predictor_for(load_classifier(path))
+def load(path, runtime="keras"):
+    """Load a model saved by mltc-keras for prediction on raw text. `runtime="onnx"` predicts with
+    onnxruntime on an ONNX export of the file (made on first use, cached by the file's hash);
+    "auto" picks the faster of the two for the model's arch on this machine."""
+    return predictor_for(load_classifier(path), runtime=runtime, path=path)

@@ -1,0 +1,150 @@
+"""A model's tokenizer as TensorFlow ops: raw strings in, the same token ids as
+`mltc_keras.text.tokenizer.Tokenizer.encode` out, so a SavedModel can take text.
+
+It reads the Hugging Face tokenizer JSON stored in the model and rebuilds the two pipelines
+mltc-keras makes: BERT WordPiece (BertNormalizer, BertPreTokenizer, WordPiece, [CLS]/[SEP]) and the
+word-level vocabulary of `bag` (NFKC, lower case, BertPreTokenizer, WordLevel). Anything else
+raises `UnsupportedTokenizer` naming the part. The normalisation and splitting are core TensorFlow
+ops (regex_replace, lower, split); Unicode normalisation (`NormalizeUTF8`) and the WordPiece lookup
+(`FastWordpieceTokenizeWithOffsets`) come from TensorFlow Text.
+
+Known difference from the Rust tokenizer: unassigned code points (Unicode category Cn) are kept
+where BertNormalizer drops them.
+"""
+
+import json
+
+_LONG_WORD = 100  # the WordPiece default max_input_chars_per_word
+# the Unicode White_Space property (what the Rust tokenizer splits on)
+_WHITESPACE = r"[\t\n\x0b\x0c\r \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+# BertPreTokenizer's punctuation: ASCII punctuation and every Unicode P* character
+_PUNCTUATION = r"([!-/:-@\[-`{-~]|\p{P})"
+_CJK = (r"([\x{4e00}-\x{9fff}\x{3400}-\x{4dbf}\x{20000}-\x{2a6df}\x{2a700}-\x{2b73f}\x{2b740}-\x{2b81f}"
+        r"\x{2b920}-\x{2ceaf}\x{f900}-\x{faff}\x{2f800}-\x{2fa1f}])")
+
+
+class UnsupportedTokenizer(ValueError):
+    pass
+
+
+def _require(condition, what):
+    if not condition:
+        raise UnsupportedTokenizer(f"its tokenizer has {what}, which the in-graph tokenizer does not carry")
+
+
+def _special_tokens(post_processor):
+    """The ([CLS] id, [SEP] id) a post-processor wraps every text in, or None for no post-processor."""
+    if post_processor is None:
+        return None
+    kind = post_processor.get("type")
+    if kind == "BertProcessing":
+        return post_processor["cls"][1], post_processor["sep"][1]
+    if kind == "TemplateProcessing":
+        single = [next(iter(piece.values()))["id"] for piece in post_processor["single"]]
+        _require(len(single) == 3 and single[1] == "A", f"the template {single}")
+        return (post_processor["special_tokens"][single[0]]["ids"][0],
+                post_processor["special_tokens"][single[2]]["ids"][0])
+    raise UnsupportedTokenizer(f"its tokenizer has a {kind} post-processor, which the in-graph tokenizer does not carry")
+
+
+class GraphTokenizer:
+    """`tokenizer_json` (a Hugging Face tokenizer) as a function of a [n] tf.string tensor returning
+    [n, width] int32 ids, right-padded with `pad_id`, width the longest row (at most `max_length`)."""
+
+    def __init__(self, tokenizer_json, max_length, pad_id):
+        import tensorflow_text as tf_text
+
+        spec = json.loads(tokenizer_json)
+        model, normalizer = spec["model"], spec.get("normalizer") or {}
+        _require(spec.get("pre_tokenizer", {}) and spec["pre_tokenizer"].get("type") == "BertPreTokenizer",
+                 f"a {(spec.get('pre_tokenizer') or {}).get('type')} pre-tokenizer")
+        _require(not spec.get("added_tokens"), "added tokens")
+        self.max_length, self.pad_id = int(max_length), int(pad_id)
+        self.special = _special_tokens(spec.get("post_processor"))
+        vocab = sorted(model["vocab"], key=model["vocab"].get)
+        _require([model["vocab"][t] for t in vocab] == list(range(len(vocab))), "gaps in its vocabulary ids")
+        if model["type"] == "WordPiece":
+            _require(normalizer.get("type") == "BertNormalizer", f"a {normalizer.get('type')} normalizer")
+            self.normalize = _bert_normalizer(normalizer)
+            self.long_word = model.get("max_input_chars_per_word", _LONG_WORD)
+            suffix = model.get("continuing_subword_prefix", "##")
+        elif model["type"] == "WordLevel":
+            kinds = [step.get("type") for step in normalizer.get("normalizers", [])]
+            _require(normalizer.get("type") == "Sequence" and kinds == ["NFKC", "Lowercase"],
+                     f"the normalizers {kinds or normalizer.get('type')}")
+            self.normalize = _nfkc_lowercase
+            self.long_word = None
+            # "#" is punctuation, a word of its own, so no word starts with "##": WordPiece finds
+            # whole words or [UNK]
+            suffix = "##"
+        else:
+            raise UnsupportedTokenizer(f"its tokenizer is a {model['type']} model, which the in-graph tokenizer "
+                                       "does not carry (WordPiece and WordLevel only)")
+        self.unk_token = model["unk_token"]
+        self.wordpiece = tf_text.FastWordpieceTokenizer(
+            vocab=vocab, suffix_indicator=suffix, max_bytes_per_word=4 * (self.long_word or 1000),
+            token_out_type="int32", unknown_token=model["unk_token"], no_pretokenization=True,
+            support_detokenization=False)
+
+    def words(self, texts):
+        """[n, (words)] ragged strings: the normalised, pre-tokenised words."""
+        import tensorflow as tf
+
+        texts = tf.strings.regex_replace(self.normalize(texts), _WHITESPACE, " ")
+        words = tf.strings.split(tf.strings.regex_replace(texts, _PUNCTUATION, r" \1 "))
+        if self.long_word is None:
+            return words
+        # a word over the limit is one [UNK], as in the Rust WordPiece
+        return tf.ragged.map_flat_values(
+            lambda w: tf.where(tf.strings.length(w, unit="UTF8_CHAR") > self.long_word, self.unk_token, w), words)
+
+    def __call__(self, texts):
+        import tensorflow as tf
+
+        ids = self.wordpiece.tokenize(self.words(texts)).merge_dims(1, 2)
+        if self.special is None:
+            ids = ids[:, :self.max_length]
+        else:
+            cls, sep = self.special
+            body = ids[:, :self.max_length - 2]
+            rows = body.nrows(out_type="int32")
+            ids = tf.concat([tf.fill([rows, 1], cls), body, tf.fill([rows, 1], sep)], axis=1)
+        return ids.to_tensor(default_value=self.pad_id)
+
+
+def _bert_normalizer(config):
+    """BertNormalizer: drop control characters, spaces for whitespace, spaces around CJK
+    ideographs, strip accents (NFD, drop non-spacing marks), lower case; as configured."""
+    import tensorflow as tf
+    import tensorflow_text as tf_text
+
+    lowercase = config.get("lowercase", True)
+    strip_accents = lowercase if config.get("strip_accents") is None else config["strip_accents"]
+
+    def normalize(texts):
+        if config.get("clean_text", True):
+            texts = tf.strings.regex_replace(texts, r"[\x00\x{fffd}]|[^\P{C}\t\n\r]", "")
+            texts = tf.strings.regex_replace(texts, _WHITESPACE, " ")
+        if config.get("handle_chinese_chars", True):
+            texts = tf.strings.regex_replace(texts, _CJK, r" \1 ")
+        if strip_accents:
+            texts = tf.strings.regex_replace(tf_text.normalize_utf8(texts, "NFD"), r"\p{Mn}", "")
+        return _lowercase(texts) if lowercase else texts
+
+    return normalize
+
+
+def _nfkc_lowercase(texts):
+    import tensorflow as tf
+    import tensorflow_text as tf_text
+
+    return _lowercase(tf_text.normalize_utf8(texts, "NFKC"))
+
+
+def _lowercase(texts):
+    """Unicode lower case character by character, as Rust's char::to_lowercase (ICU's own maps a
+    word-final capital sigma to "ς"); lower() stops at a NUL, so the pieces between them go alone."""
+    import tensorflow as tf
+
+    pieces = tf.strings.split(tf.strings.regex_replace(texts, "\u03a3", "\u03c3"), "\x00")
+    return tf.strings.reduce_join(tf.strings.lower(pieces, encoding="utf-8"), axis=-1, separator="\x00")
