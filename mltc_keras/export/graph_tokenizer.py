@@ -8,8 +8,9 @@ raises `UnsupportedTokenizer` naming the part. The normalisation and splitting a
 ops (regex_replace, lower, split); Unicode normalisation (`NormalizeUTF8`) and the WordPiece lookup
 (`FastWordpieceTokenizeWithOffsets`) come from TensorFlow Text.
 
-Known difference from the Rust tokenizer: unassigned code points (Unicode category Cn) are kept
-where BertNormalizer drops them.
+Known differences from the Rust tokenizer: unassigned code points (Unicode category Cn) are kept
+where BertNormalizer drops them, and a word holding a NUL character is [UNK] even when the `bag`
+vocabulary has it.
 """
 
 import json
@@ -63,6 +64,9 @@ class GraphTokenizer:
         self.special = _special_tokens(spec.get("post_processor"))
         vocab = sorted(model["vocab"], key=model["vocab"].get)
         _require([model["vocab"][t] for t in vocab] == list(range(len(vocab))), "gaps in its vocabulary ids")
+        # the lookup's trie takes no NUL: such an entry keeps its id under a name no input word can
+        # have ("[" is punctuation, a word of its own), so a word with a NUL becomes [UNK]
+        vocab = [f"[nul-{i}]" if "\x00" in token else token for i, token in enumerate(vocab)]
         if model["type"] == "WordPiece":
             _require(normalizer.get("type") == "BertNormalizer", f"a {normalizer.get('type')} normalizer")
             self.normalize = _bert_normalizer(normalizer)
