@@ -1,8 +1,9 @@
 """Where a Predictor's network runs: Keras itself, or onnxruntime on an ONNX export of it that is
 made on first use and cached, keyed by the model file's content hash.
 
-`auto` picks, per arch, the runtime that predicted faster on CPU in benchmarks/export_speed.py
-(BENCHMARKS.md, "Export and runtimes"); Keras wherever TensorFlow sees a GPU.
+`auto` picks, per arch, the runtime FASTER_ON_CPU names (Keras wherever TensorFlow sees a GPU).
+The table is filled from benchmarks/export_speed.py on real models; until an arch has been measured
+there, auto keeps it on Keras.
 """
 
 import hashlib
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 RUNTIMES = ("auto", "keras", "onnx")
-FASTER_ON_CPU = {"bag": "onnx", "bilstm": "onnx", "embed-head": "onnx", "bert": "onnx"}
+FASTER_ON_CPU = {}  # arch -> "onnx" once benchmarks/export_speed.py shows onnxruntime faster for it
 
 
 def resolve(runtime, arch):
