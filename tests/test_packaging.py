@@ -10,6 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # declared though never imported, and why
 NOT_IMPORTED = {"tensorboard": "the viewer for the logs that train writes through keras' TensorBoard callback",
+                "tf2onnx": "the converter keras' model.export(format=\"onnx\") imports (export --format onnx)",
                 "httptools": "uvicorn's fast HTTP parser, which it picks up by itself",
                 "uvloop": "uvicorn's fast event loop, which it picks up by itself"}
 # imported though not declared, and why
