@@ -83,7 +83,8 @@ def _folder_tokenizer(folder):
     raise ValueError(f"no tokenizer.json or vocab.txt (a checkpoint folder needs {FOLDER_FILES})")
 
 
-def _fingerprint(*parts):
+def fingerprint(*parts):
+    """16 hex digits of sha256 over `parts`: a Path by its file's bytes, anything else by its str."""
     h = hashlib.sha256()
     for part in parts:
         if isinstance(part, Path):
@@ -118,7 +119,7 @@ def _from_folder(folder, label):
                          f"only {vocab_size} embedding rows; the folder mixes two checkpoints")
     token_files = [folder / name for name in ("tokenizer.json", "vocab.txt") if (folder / name).is_file()]
     return Pretrained(label, backbone, tokenizer,
-                      _fingerprint(folder / "config.json", folder / "model.safetensors", *token_files))
+                      fingerprint(folder / "config.json", folder / "model.safetensors", *token_files))
 
 
 def _from_keras_hub(name):
@@ -129,7 +130,7 @@ def _from_keras_hub(name):
         raise ValueError("only WordPiece (BERT-style) keras-hub presets are supported by name; "
                          "pass the checkpoint's Hugging Face folder instead")
     tokenizer = Tokenizer.from_vocab_list(vocabulary, lowercase=getattr(hub_tokenizer, "lowercase", True))
-    return Pretrained(name, backbone, tokenizer, _fingerprint(name, tokenizer.to_json()))
+    return Pretrained(name, backbone, tokenizer, fingerprint(name, tokenizer.to_json()))
 
 
 def load_pretrained(source):

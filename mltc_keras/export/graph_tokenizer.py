@@ -57,8 +57,8 @@ class GraphTokenizer:
 
         spec = json.loads(tokenizer_json)
         model, normalizer = spec["model"], spec.get("normalizer") or {}
-        _require(spec.get("pre_tokenizer", {}) and spec["pre_tokenizer"].get("type") == "BertPreTokenizer",
-                 f"a {(spec.get('pre_tokenizer') or {}).get('type')} pre-tokenizer")
+        pre_tokenizer = (spec.get("pre_tokenizer") or {}).get("type")
+        _require(pre_tokenizer == "BertPreTokenizer", f"a {pre_tokenizer} pre-tokenizer")
         _require(not spec.get("added_tokens"), "added tokens")
         self.max_length, self.pad_id = int(max_length), int(pad_id)
         self.special = _special_tokens(spec.get("post_processor"))
@@ -87,7 +87,7 @@ class GraphTokenizer:
         self.unk_token = model["unk_token"]
         self.wordpiece = tf_text.FastWordpieceTokenizer(
             vocab=vocab, suffix_indicator=suffix, max_bytes_per_word=4 * (self.long_word or 1000),
-            token_out_type="int32", unknown_token=model["unk_token"], no_pretokenization=True,
+            token_out_type="int32", unknown_token=self.unk_token, no_pretokenization=True,
             support_detokenization=False)
 
     def words(self, texts):
@@ -139,7 +139,6 @@ def _bert_normalizer(config):
 
 
 def _nfkc_lowercase(texts):
-    import tensorflow as tf
     import tensorflow_text as tf_text
 
     return _lowercase(tf_text.normalize_utf8(texts, "NFKC"))

@@ -6,7 +6,6 @@ The table is filled from benchmarks/export_speed.py on real models; until an arc
 there, auto keeps it on Keras.
 """
 
-import hashlib
 import sys
 import time
 from pathlib import Path
@@ -45,22 +44,15 @@ class OnnxNetwork:
         return self.session.run([self._output], {self._input: np.asarray(ids, dtype=np.int64)})[0]
 
 
-def file_hash(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
-
-
 def cached_onnx(path, classifier, tokenizer, member=None, cache_dir=None):
     """The folder of the ONNX export of `classifier` (from the model file at `path`; `member`: its
     index in an ensemble file), written into the cache on first use."""
     from mltc_keras.data.atomic import write_dir_atomic
+    from mltc_keras.encoders.pretrained import fingerprint
     from mltc_keras.export.onnx_model import write_onnx
     from mltc_keras.text.token_cache import default_cache_dir
 
-    key = file_hash(path) + ("" if member is None else f"-member{member}")
+    key = fingerprint(Path(path)) + ("" if member is None else f"-member{member}")
     folder = Path(cache_dir or default_cache_dir()) / "exports" / f"onnx-{key}"
     if not (folder / "model.onnx").is_file():
         started = time.perf_counter()
