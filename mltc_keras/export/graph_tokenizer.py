@@ -8,6 +8,12 @@ raises `UnsupportedTokenizer` naming the part. The normalisation and splitting a
 ops (regex_replace, lower, split); Unicode normalisation (`NormalizeUTF8`) and the WordPiece lookup
 (`FastWordpieceTokenizeWithOffsets`) come from TensorFlow Text.
 
+Special added tokens ([CLS], [SEP], [MASK]... as a checkpoint's tokenizer.json lists them) are
+found in the raw text, as the Rust tokenizer finds them, and each becomes one word no input can
+spell: a control character (_MARK), its index, _MARK. BertNormalizer drops every control character
+of the input, so only these words survive with one; they sit at the end of the lookup's vocabulary
+and are mapped to their token ids after it.
+
 Known differences from the Rust tokenizer: unassigned code points (Unicode category Cn) are kept
 where BertNormalizer drops them, and a word holding a NUL character is [UNK] even when the `bag`
 vocabulary has it.
@@ -15,6 +21,7 @@ vocabulary has it.
 
 import json
 
+_MARK = "\x01"  # brackets the words that stand for added tokens
 _LONG_WORD = 100  # the WordPiece default max_input_chars_per_word
 # the Unicode White_Space property (what the Rust tokenizer splits on)
 _WHITESPACE = r"[\t\n\x0b\x0c\r \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
@@ -26,6 +33,23 @@ _CJK = (r"([\x{4e00}-\x{9fff}\x{3400}-\x{4dbf}\x{20000}-\x{2a6df}\x{2a700}-\x{2b
 
 class UnsupportedTokenizer(ValueError):
     pass
+
+
+def _re2_literal(text):
+    """`text` as an RE2 pattern matching itself."""
+    return "".join("\\" + c if c in "\\^$.|?*+()[]{}" else c for c in text)
+
+
+def _added_tokens(spec):
+    """[(content, id)] of the tokenizer's added tokens, longest first (the Rust tokenizer prefers
+    the longest match). Only special tokens matched verbatim in the raw text are carried."""
+    added = spec.get("added_tokens") or []
+    for token in added:
+        _require(token.get("special") and not token.get("normalized") and not token.get("lstrip")
+                 and not token.get("rstrip") and not token.get("single_word"),
+                 f"the added token {token['content']!r} (not special, or matched after normalisation "
+                 "or with its spaces)")
+    return sorted(((token["content"], token["id"]) for token in added), key=lambda item: -len(item[0]))
 
 
 def _require(condition, what):
@@ -59,7 +83,7 @@ class GraphTokenizer:
         model, normalizer = spec["model"], spec.get("normalizer") or {}
         pre_tokenizer = (spec.get("pre_tokenizer") or {}).get("type")
         _require(pre_tokenizer == "BertPreTokenizer", f"a {pre_tokenizer} pre-tokenizer")
-        _require(not spec.get("added_tokens"), "added tokens")
+        self.added = _added_tokens(spec)
         self.max_length, self.pad_id = int(max_length), int(pad_id)
         self.special = _special_tokens(spec.get("post_processor"))
         vocab = sorted(model["vocab"], key=model["vocab"].get)
@@ -67,12 +91,20 @@ class GraphTokenizer:
         # the lookup's trie takes no NUL: such an entry keeps its id under a name no input word can
         # have ("[" is punctuation, a word of its own), so a word with a NUL becomes [UNK]
         vocab = [f"[nul-{i}]" if "\x00" in token else token for i, token in enumerate(vocab)]
+        # the added tokens' words; ids at and beyond len(vocab) are mapped to theirs by self.ids
+        self.ids = list(range(len(vocab))) + [token_id for _, token_id in self.added] if self.added else None
+        vocab += [f"{_MARK}{i}{_MARK}" for i in range(len(self.added))]
         if model["type"] == "WordPiece":
             _require(normalizer.get("type") == "BertNormalizer", f"a {normalizer.get('type')} normalizer")
+            # BertNormalizer's clean_text drops control characters, so a _MARK can bracket added tokens
+            self.marks = normalizer.get("clean_text", True)
+            _require(self.marks or not self.added, "added tokens and no clean_text")
             self.normalize = _bert_normalizer(normalizer)
             self.long_word = model.get("max_input_chars_per_word", _LONG_WORD)
             suffix = model.get("continuing_subword_prefix", "##")
         elif model["type"] == "WordLevel":
+            _require(not self.added, "added tokens in a word-level vocabulary")
+            self.marks = False
             kinds = [step.get("type") for step in normalizer.get("normalizers", [])]
             _require(normalizer.get("type") == "Sequence" and kinds == ["NFKC", "Lowercase"],
                      f"the normalizers {kinds or normalizer.get('type')}")
@@ -94,7 +126,7 @@ class GraphTokenizer:
         """[n, (words)] ragged strings: the normalised, pre-tokenised words."""
         import tensorflow as tf
 
-        texts = tf.strings.regex_replace(self.normalize(texts), _WHITESPACE, " ")
+        texts = tf.strings.regex_replace(self.normalize(self.mark_added(texts)), _WHITESPACE, " ")
         words = tf.strings.split(tf.strings.regex_replace(texts, _PUNCTUATION, r" \1 "))
         if self.long_word is None:
             return words
@@ -102,10 +134,24 @@ class GraphTokenizer:
         return tf.ragged.map_flat_values(
             lambda w: tf.where(tf.strings.length(w, unit="UTF8_CHAR") > self.long_word, self.unk_token, w), words)
 
+    def mark_added(self, texts):
+        """`texts` with each added token replaced by its word, and the input's own _MARK made a
+        NUL (BertNormalizer drops both, so the words of added tokens alone keep a _MARK)."""
+        import tensorflow as tf
+
+        if not self.marks:
+            return texts
+        texts = tf.strings.regex_replace(texts, _MARK, "\x00")
+        for i, (content, _) in enumerate(self.added):
+            texts = tf.strings.regex_replace(texts, _re2_literal(content), f" {_MARK}{i}{_MARK} ")
+        return texts
+
     def __call__(self, texts):
         import tensorflow as tf
 
         ids = self.wordpiece.tokenize(self.words(texts)).merge_dims(1, 2)
+        if self.ids is not None:
+            ids = tf.ragged.map_flat_values(tf.gather, tf.constant(self.ids, tf.int32), ids)
         if self.special is None:
             ids = ids[:, :self.max_length]
         else:
@@ -127,7 +173,7 @@ def _bert_normalizer(config):
 
     def normalize(texts):
         if config.get("clean_text", True):
-            texts = tf.strings.regex_replace(texts, r"[\x00\x{fffd}]|[^\P{C}\t\n\r]", "")
+            texts = tf.strings.regex_replace(texts, r"[\x00\x{fffd}]|[^\P{C}\t\n\r\x01]", "")  # _MARK stays
             texts = tf.strings.regex_replace(texts, _WHITESPACE, " ")
         if config.get("handle_chinese_chars", True):
             texts = tf.strings.regex_replace(texts, _CJK, r" \1 ")

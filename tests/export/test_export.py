@@ -100,7 +100,20 @@ def test_onnx_runs_on_onnxruntime_and_tokenizers_alone(learned, exported):
         assert (exported / f"onnx-{arch}" / "README.md").read_text().count("input_ids") >= 2
 
 
-@pytest.mark.parametrize("arch", ["bilstm", "bag"])
+def as_checkpoint_ships_it(tokenizer):
+    """`tokenizer` with BERT's special tokens as added tokens, as in a checkpoint's tokenizer.json
+    (found in the raw text before normalisation)."""
+    from tokenizers import Tokenizer as HFTokenizer
+
+    from mltc_keras.text.tokenizer import Tokenizer
+
+    hf = HFTokenizer.from_str(tokenizer.to_json())
+    hf.add_special_tokens(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    assert len(json.loads(hf.to_str())["added_tokens"]) == 5
+    return Tokenizer.from_json(hf.to_str())
+
+
+@pytest.mark.parametrize("arch", ["bilstm", "bag", "checkpoint"])
 def test_graph_tokenizer_gives_the_tokenizer_s_ids(learned, arch):
     """The in-graph tokenizer against the Rust one, on real comments and on characters each step
     of the normalisation handles, at a cut inside and beyond their lengths."""
@@ -113,8 +126,11 @@ def test_graph_tokenizer_gives_the_tokenizer_s_ids(learned, arch):
 
     comments = pd.read_csv("data/goemotions/test.csv", nrows=2000)["text"].tolist()
     tricky = TEXTS + [" ", "ﬁne ｆｕｌｌｗｉｄｔｈ ² Ⅻ ℃", "\x00nul\ufffd", "İstanbul ß Straße", "e\u0301 combining",
-                      "\u2028para\u2029sep\x85nel", "x" * 99 + " " + "y" * 101, "don't [CLS] ##ing", "中文字符"]
-    tokenizer = mltc_keras.load(learned.path(arch)).tokenizer
+                      "\u2028para\u2029sep\x85nel", "x" * 99 + " " + "y" * 101, "don't [CLS] ##ing", "中文字符",
+                      "a[SEP]b [sep] [SE\x01P] \x01x\x01 \x010\x01", "[MASK][MASK]x [PAD] [UNK]", "[CLS]"]
+    tokenizer = mltc_keras.load(learned.path("bag" if arch == "bag" else "bilstm")).tokenizer
+    if arch == "checkpoint":
+        tokenizer = as_checkpoint_ships_it(tokenizer)
     if arch == "bag":  # a vocabulary of real words, not just the cue words' dozen
         tokenizer = build_word_tokenizer(comments + [t for t in tricky if "\x00" not in t], min_count=1)
     for max_length in (8, 64):
