@@ -3,8 +3,8 @@
 import numpy as np
 
 from mltc_keras.models.text_classifier import load_classifier, thresholds_array
-from mltc_keras.serving.runtimes import network_for
-from mltc_keras.text.batching import predict_by_length
+from mltc_keras.serving.runtimes import OnnxNetwork, network_for
+from mltc_keras.text.batching import BUCKET, predict_by_length
 from mltc_keras.text.tokenizer import Tokenizer
 
 
@@ -18,6 +18,8 @@ class Predictor:
         self.model = model
         self.tokenizer = Tokenizer.from_json(model.tokenizer_json)
         self.network = network_for(model, self.tokenizer, runtime, path=path, member=member)
+        # onnxruntime compiles nothing per input width, so its batches need no rounding up
+        self.bucket = 1 if isinstance(self.network, OnnxNetwork) else BUCKET
 
     @property
     def labels(self):
@@ -37,7 +39,7 @@ class Predictor:
             return np.zeros((0, len(self.labels)), dtype="float32")
         proba = np.empty((len(texts), len(self.labels)), dtype="float32")
         return predict_by_length(self.network, self.token_ids(texts), proba, batch_size=batch_size,
-                                 pad_id=self.tokenizer.pad_id)
+                                 pad_id=self.tokenizer.pad_id, bucket=self.bucket)
 
     def predict(self, texts, threshold=None, batch_size=256):
         """For each text: {"labels": [names at or above their threshold], "scores": {name: p}}, plus

@@ -1,9 +1,9 @@
 """Where a Predictor's network runs: Keras itself, or onnxruntime on an ONNX export of it that is
 made on first use and cached, keyed by the model file's content hash.
 
-`auto` picks, per arch, the runtime FASTER_ON_CPU names (Keras wherever TensorFlow sees a GPU).
-The table is filled from benchmarks/export_speed.py on real models; until an arch has been measured
-there, auto keeps it on Keras.
+`auto` picks, per arch, the runtime FASTER_ON_CPU names: Keras on a GPU and on other backends
+than TensorFlow (the export needs it), and Keras whenever the export fails (with a note on stderr),
+where an explicit `onnx` raises.
 """
 
 import sys
@@ -13,7 +13,10 @@ from pathlib import Path
 import numpy as np
 
 RUNTIMES = ("auto", "keras", "onnx")
-FASTER_ON_CPU = {}  # arch -> "onnx" once benchmarks/export_speed.py shows onnxruntime faster for it
+# benchmarks/export_speed.py on GoEmotions models, 2-core CPU (BENCHMARKS.md, "Export and runtimes"):
+# onnxruntime predicted 1.5x (bilstm), 1.85x (embed-head) and 2.2x (bert) as fast as Keras; for bag
+# 0.9x to 1.2x across runs, within the noise, so bag stays on Keras and skips the export
+FASTER_ON_CPU = {"bilstm": "onnx", "embed-head": "onnx", "bert": "onnx"}
 
 
 def resolve(runtime, arch):
@@ -22,6 +25,10 @@ def resolve(runtime, arch):
         raise ValueError(f"runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
     if runtime != "auto":
         return runtime
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return "keras"
     import tensorflow as tf
 
     return "keras" if tf.config.list_physical_devices("GPU") else FASTER_ON_CPU.get(arch, "keras")
@@ -68,5 +75,17 @@ def network_for(classifier, tokenizer, runtime, path=None, member=None):
     if resolve(runtime, classifier.arch) == "keras":
         return classifier
     if path is None:
+        if runtime == "auto":
+            return classifier
         raise ValueError("the onnx runtime needs the model file's path (load the model with mltc_keras.load)")
-    return OnnxNetwork(cached_onnx(path, classifier, tokenizer, member=member))
+    try:
+        return OnnxNetwork(cached_onnx(path, classifier, tokenizer, member=member))
+    except Exception as exc:  # the converter raises many types
+        why = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:200]}"
+        if runtime != "auto":
+            from mltc_keras.errors import InputError
+
+            raise InputError(f"{path}: cannot export it to ONNX for the onnx runtime ({why}); "
+                             "use the keras runtime") from None
+        print(f"{path}: predicting with Keras: no ONNX export for onnxruntime ({why})", file=sys.stderr)
+        return classifier

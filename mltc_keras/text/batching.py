@@ -120,12 +120,14 @@ class DenseBatches(keras.utils.PyDataset):
             self.order = self.rng.permutation(len(self.x))
 
 
-def predict_by_length(model, ids, out, *, batch_size, pad_id=0, chunk=4096, progress=None):
+def predict_by_length(model, ids, out, *, batch_size, pad_id=0, bucket=BUCKET, chunk=4096, progress=None):
     """Fill `out` (one row per row of `ids`) with the model's outputs, shortest texts first.
 
-    Each batch then holds texts of similar length and is cut to its longest one, so little padding
-    is computed and the padded width takes few distinct values. Rows go `chunk` at a time, which is
-    all that is held in memory at once (`out` may be a memory map); `progress(n)` hears of each.
+    Each batch then holds texts of similar length and is cut to its longest one (rounded up to a
+    multiple of `bucket`), so little padding is computed and the padded width takes few distinct
+    values; a runtime that traces nothing per shape (onnxruntime) takes `bucket=1`. Rows go `chunk`
+    at a time, which is all that is held in memory at once (`out` may be a memory map);
+    `progress(n)` hears of each.
 
     Each batch goes through `model.predict_on_batch` (the same compiled predict step as
     `model.predict`, so the same numbers) rather than `model.predict` over a dataset, whose set-up
@@ -138,7 +140,7 @@ def predict_by_length(model, ids, out, *, batch_size, pad_id=0, chunk=4096, prog
         rows = order[start:start + chunk]
         for first in range(0, len(rows), batch_size):
             batch = rows[first:first + batch_size]
-            x = ids[batch, :_trimmed_width(lengths[batch], ids.shape[1], BUCKET)]
+            x = ids[batch, :_trimmed_width(lengths[batch], ids.shape[1], bucket)]
             out[batch] = np.asarray(model.predict_on_batch(x))
         if progress is not None:
             progress(len(rows))
