@@ -153,28 +153,39 @@ def test_an_untranslatable_tokenizer_is_named():
         GraphTokenizer(bpe.to_str(), 16, 2)
 
 
-def test_mixed_precision_network_exports_in_float32(learned, tmp_path):
-    """A network trained in mixed_bfloat16 is exported as a float32 copy with the same weights."""
+def with_policy(config, name):
+    """A serialized Keras object's config with every layer's dtype policy set to `name`."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy":
+            return {**config, "config": {**config["config"], "name": name}}
+        return {key: with_policy(value, name) for key, value in config.items()}
+    if isinstance(config, list):
+        return [with_policy(value, name) for value in config]
+    return config
+
+
+@pytest.mark.parametrize("arch", ["bag", "bilstm"])
+def test_mixed_precision_network_exports_in_float32(learned, arch):
+    """A network trained in mixed_bfloat16 is exported as a float32 copy with the same weights: it
+    predicts as the float32 network does, and within bf16 rounding of the mixed one (README)."""
     import keras
 
     import mltc_keras
     from mltc_keras.export.onnx_model import float32_network, mixed_policies
     from mltc_keras.models.text_classifier import load_classifier
 
-    classifier = load_classifier(learned.path("bag"))
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_bfloat16")
-    try:
-        mixed = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(classifier.network))
-    finally:
-        keras.config.set_dtype_policy(previous)
+    classifier = load_classifier(learned.path(arch))
+    mixed = keras.saving.deserialize_keras_object(
+        with_policy(keras.saving.serialize_keras_object(classifier.network), "mixed_bfloat16"))
     mixed.set_weights(classifier.network.get_weights())
     assert mixed_policies(mixed) == ["mixed_bfloat16"]
     copy = float32_network(mixed)
     assert mixed_policies(copy) == [] and float32_network(classifier.network) is classifier.network
-    ids = mltc_keras.load(learned.path("bag")).token_ids(TEXTS)
-    np.testing.assert_allclose(np.asarray(copy.predict_on_batch(ids)),
-                               np.asarray(classifier.network.predict_on_batch(ids)), atol=1e-6)
+    ids = mltc_keras.load(learned.path(arch)).token_ids(TEXTS)
+    float32 = np.asarray(copy.predict_on_batch(ids))
+    np.testing.assert_allclose(float32, np.asarray(classifier.network.predict_on_batch(ids)), atol=1e-6)
+    bf16_gap = np.abs(np.asarray(mixed.predict_on_batch(ids), dtype="float32") - float32).max()
+    assert 0 < bf16_gap < 0.05, "the mixed network computes in bf16, within bf16 rounding of float32"
 
 
 def test_onnx_runtime_predicts_like_keras_from_a_cache_made_once(learned, tmp_path, monkeypatch, capsys):
