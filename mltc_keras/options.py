@@ -20,7 +20,8 @@ DEFAULT_VALID = "data/goemotions/valid.csv"
 def runtime_option():
     return field(default="auto", metadata={
         "help": "what computes the probabilities: keras, onnx (onnxruntime on an ONNX export of the model, made "
-                "once and cached by the file's hash) or auto (the faster on CPU for the model's arch)",
+                "once and cached by the file's hash) or auto (onnx where it is faster on CPU for the model's arch and "
+                "the export is cached; serve makes it)",
         "choices": ("auto", "keras", "onnx")})
 
 

@@ -1,9 +1,12 @@
 """Where a Predictor's network runs: Keras itself, or onnxruntime on an ONNX export of it that is
 made on first use and cached, keyed by the model file's content hash.
 
-`auto` picks, per arch, the runtime FASTER_ON_CPU names: Keras on a GPU and on other backends
-than TensorFlow (the export needs it), and Keras whenever the export fails (with a note on stderr),
-where an explicit `onnx` raises.
+`auto` takes onnxruntime for the archs FASTER_ON_CPU names when the model file's export is
+already cached: a one-off predict or evaluate would spend more on making it (3 s to a minute) than
+onnxruntime saves. A server resolves `auto` to FASTEST instead, which makes the export: it pays for
+itself over the server's life, and from then on `auto` finds it cached. Both stay on Keras on a
+GPU, on backends other than TensorFlow (the export needs it), and when the export fails (with a
+note on stderr), where an explicit `onnx` raises.
 """
 
 import sys
@@ -12,19 +15,23 @@ from pathlib import Path
 
 import numpy as np
 
-RUNTIMES = ("auto", "keras", "onnx")
+RUNTIMES = ("auto", "keras", "onnx")  # what users choose
+FASTEST = "fastest"  # `auto` for a long-running process: exports where onnxruntime is faster
 # benchmarks/export_speed.py on GoEmotions models, 2-core CPU (BENCHMARKS.md, "Export and runtimes"):
 # onnxruntime predicted 1.5x (bilstm), 1.85x (embed-head) and 2.2x (bert) as fast as Keras; for bag
 # 0.9x to 1.2x across runs, within the noise, so bag stays on Keras and skips the export
 FASTER_ON_CPU = {"bilstm": "onnx", "embed-head": "onnx", "bert": "onnx"}
 
 
-def resolve(runtime, arch):
-    """"keras" or "onnx" for `runtime` (one of RUNTIMES) and a model of `arch`."""
-    if runtime not in RUNTIMES:
+def resolve(runtime, arch, cached=False):
+    """"keras" or "onnx" for `runtime` (one of RUNTIMES, or FASTEST) and a model of `arch`, whose
+    ONNX export is `cached` or not."""
+    if runtime not in RUNTIMES + (FASTEST,):
         raise ValueError(f"runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
-    if runtime != "auto":
+    if runtime in ("keras", "onnx"):
         return runtime
+    if runtime == "auto" and not cached:
+        return "keras"
     import keras
 
     if keras.backend.backend() != "tensorflow":
@@ -51,16 +58,23 @@ class OnnxNetwork:
         return self.session.run([self._output], {self._input: np.asarray(ids, dtype=np.int64)})[0]
 
 
-def cached_onnx(path, classifier, tokenizer, member=None, cache_dir=None):
-    """The folder of the ONNX export of `classifier` (from the model file at `path`; `member`: its
-    index in an ensemble file), written into the cache on first use."""
-    from mltc_keras.data.atomic import write_dir_atomic
+def onnx_cache_folder(path, member=None, cache_dir=None):
+    """Where the ONNX export of the model file at `path` (`member`: its index in an ensemble file)
+    is cached, keyed by the file's content hash."""
     from mltc_keras.encoders.pretrained import fingerprint
-    from mltc_keras.export.onnx_model import write_onnx
     from mltc_keras.text.token_cache import default_cache_dir
 
     key = fingerprint(Path(path)) + ("" if member is None else f"-member{member}")
-    folder = Path(cache_dir or default_cache_dir()) / "exports" / f"onnx-{key}"
+    return Path(cache_dir or default_cache_dir()) / "exports" / f"onnx-{key}"
+
+
+def cached_onnx(path, classifier, tokenizer, member=None, cache_dir=None):
+    """The onnx_cache_folder of `classifier` (from the model file at `path`), its export written
+    there on first use."""
+    from mltc_keras.data.atomic import write_dir_atomic
+    from mltc_keras.export.onnx_model import write_onnx
+
+    folder = onnx_cache_folder(path, member, cache_dir)
     if not (folder / "model.onnx").is_file():
         started = time.perf_counter()
         write_dir_atomic(folder, lambda tmp: write_onnx(classifier, tmp, tokenizer), overwrite=True)
@@ -72,17 +86,18 @@ def cached_onnx(path, classifier, tokenizer, member=None, cache_dir=None):
 def network_for(classifier, tokenizer, runtime, path=None, member=None):
     """What computes `classifier`'s probabilities from token ids under `runtime`: the Keras model
     itself, or an OnnxNetwork (which needs the model file's `path` for its cache key)."""
-    if resolve(runtime, classifier.arch) == "keras":
+    cached = path is not None and (onnx_cache_folder(path, member) / "model.onnx").is_file()
+    if resolve(runtime, classifier.arch, cached=cached) == "keras":
         return classifier
     if path is None:
-        if runtime == "auto":
+        if runtime != "onnx":
             return classifier
         raise ValueError("the onnx runtime needs the model file's path (load the model with mltc_keras.load)")
     try:
         return OnnxNetwork(cached_onnx(path, classifier, tokenizer, member=member))
     except Exception as exc:  # the converter raises many types
         why = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:200]}"
-        if runtime != "auto":
+        if runtime == "onnx":
             from mltc_keras.errors import InputError
 
             raise InputError(f"{path}: cannot export it to ONNX for the onnx runtime ({why}); "

@@ -44,7 +44,7 @@ class RunEta(keras.callbacks.Callback):
     """After each epoch, one line on stderr: the epoch's time and how long the rest of the run can
     take at that pace (early stopping may end it sooner)."""
 
-    def __init__(self, epochs, stream=sys.stderr):
+    def __init__(self, epochs, stream=None):
         super().__init__()
         self.epochs, self.stream, self.seconds = epochs, stream, []
 
@@ -57,7 +57,7 @@ class RunEta(keras.callbacks.Callback):
         pace = float(np.median(self.seconds[-3:]))
         print(f"epoch {epoch + 1}/{self.epochs}: {self.seconds[-1]:.0f} s"
               + (f"; at most {left} more, about {_duration(left * pace)} at this pace" if left else ""),
-              file=self.stream, flush=True)
+              file=self.stream or sys.stderr, flush=True)  # looked up now: sys.stderr may have been replaced
 
 
 def _duration(seconds):
