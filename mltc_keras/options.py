@@ -21,7 +21,7 @@ def runtime_option():
     return field(default="auto", metadata={
         "help": "what computes the probabilities: keras, onnx (onnxruntime on an ONNX export of the model, made "
                 "once and cached by the file's hash) or auto (onnx where it is faster on CPU for the model's arch and "
-                "the export is cached; serve makes it)",
+                "the export is cached; one --runtime onnx run makes it)",
         "choices": ("auto", "keras", "onnx")})
 
 

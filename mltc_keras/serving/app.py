@@ -102,9 +102,8 @@ class Scored:
 
 def _load_predictor(path, runtime):
     from mltc_keras.serving.predictor import load
-    from mltc_keras.serving.runtimes import FASTEST
 
-    return load(path, runtime=FASTEST if runtime == "auto" else runtime)  # a server's life pays for the export
+    return load(path, runtime=runtime)
 
 
 def _warm_up(predictor, batch_size):
@@ -180,7 +179,7 @@ def create_app(models, *, max_batch_size=DEFAULTS["max_batch_size"], max_wait_ms
     `max_batch_size` texts or `max_wait_ms` of waiting close a dynamic batch; a request may hold at
     most `max_texts` texts and `max_body_bytes` bytes (413 beyond); `batch_size` is the predict
     batch size inside one call; `runtime` what predicts for models given as paths (keras, onnx
-    or auto: onnxruntime where it is faster for the arch, making the export when it is not cached). With `reload_on_sighup` a SIGHUP reloads every model from its file.
+    or auto, as in `mltc_keras.load`). With `reload_on_sighup` a SIGHUP reloads every model from its file.
     `on_fatal(message)` hears when a model fails to load at start-up (the CLI then stops), else the
     server stays up, not ready, and says why in the log and the model's status.
     """

@@ -2,11 +2,10 @@
 made on first use and cached, keyed by the model file's content hash.
 
 `auto` takes onnxruntime for the archs FASTER_ON_CPU names when the model file's export is
-already cached: a one-off predict or evaluate would spend more on making it (3 s to a minute) than
-onnxruntime saves. A server resolves `auto` to FASTEST instead, which makes the export: it pays for
-itself over the server's life, and from then on `auto` finds it cached. Both stay on Keras on a
-GPU, on backends other than TensorFlow (the export needs it), and when the export fails (with a
-note on stderr), where an explicit `onnx` raises.
+already cached (one run with `onnx` makes it): a one-off run would spend more on making it (3 s to
+a minute) than onnxruntime saves. It stays on Keras on a GPU, on backends other than TensorFlow
+(the export needs it), and when the cached export cannot be used (with a note on stderr), where
+an explicit `onnx` raises.
 """
 
 import sys
@@ -15,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-RUNTIMES = ("auto", "keras", "onnx")  # what users choose
-FASTEST = "fastest"  # `auto` for a long-running process: exports where onnxruntime is faster
+RUNTIMES = ("auto", "keras", "onnx")
 # benchmarks/export_speed.py on GoEmotions models, 2-core CPU (BENCHMARKS.md, "Export and runtimes"):
 # onnxruntime predicted 1.5x (bilstm), 1.85x (embed-head) and 2.2x (bert) as fast as Keras; for bag
 # 0.9x to 1.2x across runs, within the noise, so bag stays on Keras and skips the export
@@ -24,9 +22,9 @@ FASTER_ON_CPU = {"bilstm": "onnx", "embed-head": "onnx", "bert": "onnx"}
 
 
 def resolve(runtime, arch, cached=False):
-    """"keras" or "onnx" for `runtime` (one of RUNTIMES, or FASTEST) and a model of `arch`, whose
-    ONNX export is `cached` or not."""
-    if runtime not in RUNTIMES + (FASTEST,):
+    """"keras" or "onnx" for `runtime` (one of RUNTIMES) and a model of `arch`, whose ONNX export
+    is `cached` or not."""
+    if runtime not in RUNTIMES:
         raise ValueError(f"runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
     if runtime in ("keras", "onnx"):
         return runtime
