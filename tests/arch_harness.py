@@ -70,6 +70,7 @@ def check_reloads_in_another_process(network, inputs, tmp_path, arch_name):
 
 def check_training_lowers_the_loss(arch, spec, features, inputs):
     """Targets that are a fixed function of the input, so the network can fit them."""
+    keras.utils.set_random_seed(0)  # unseeded, bag's initial weights left it short of the bound in 1 run of many
     rng = np.random.default_rng(0)
     x = np.concatenate([inputs] * 8)
     y = (rng.random((len(inputs), NUM_LABELS)) < 0.5).astype("float32")
