@@ -21,15 +21,13 @@ RUNTIMES = ("auto", "keras", "onnx")
 FASTER_ON_CPU = {"bilstm": "onnx", "embed-head": "onnx", "bert": "onnx"}
 
 
-def resolve(runtime, arch, cached=False):
-    """"keras" or "onnx" for `runtime` (one of RUNTIMES) and a model of `arch`, whose ONNX export
-    is `cached` or not."""
+def resolve(runtime, arch):
+    """"keras" or "onnx" for `runtime` (one of RUNTIMES) and a model of `arch`; for "auto", the
+    faster of the two here (network_for then keeps Keras while the export is not cached)."""
     if runtime not in RUNTIMES:
         raise ValueError(f"runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
-    if runtime in ("keras", "onnx"):
+    if runtime != "auto":
         return runtime
-    if runtime == "auto" and not cached:
-        return "keras"
     import keras
 
     if keras.backend.backend() != "tensorflow":
@@ -66,13 +64,12 @@ def onnx_cache_folder(path, member=None, cache_dir=None):
     return Path(cache_dir or default_cache_dir()) / "exports" / f"onnx-{key}"
 
 
-def cached_onnx(path, classifier, tokenizer, member=None, cache_dir=None):
-    """The onnx_cache_folder of `classifier` (from the model file at `path`), its export written
-    there on first use."""
+def cached_onnx(folder, path, classifier, tokenizer):
+    """`folder` (the onnx_cache_folder of the model file at `path`), with the ONNX export of
+    `classifier` written there if it is not yet."""
     from mltc_keras.data.atomic import write_dir_atomic
     from mltc_keras.export.onnx_model import write_onnx
 
-    folder = onnx_cache_folder(path, member, cache_dir)
     if not (folder / "model.onnx").is_file():
         started = time.perf_counter()
         write_dir_atomic(folder, lambda tmp: write_onnx(classifier, tmp, tokenizer), overwrite=True)
@@ -84,21 +81,23 @@ def cached_onnx(path, classifier, tokenizer, member=None, cache_dir=None):
 def network_for(classifier, tokenizer, runtime, path=None, member=None):
     """What computes `classifier`'s probabilities from token ids under `runtime`: the Keras model
     itself, or an OnnxNetwork (which needs the model file's `path` for its cache key)."""
-    cached = path is not None and (onnx_cache_folder(path, member) / "model.onnx").is_file()
-    if resolve(runtime, classifier.arch, cached=cached) == "keras":
+    if resolve(runtime, classifier.arch) == "keras":
         return classifier
     if path is None:
-        if runtime != "onnx":
+        if runtime == "auto":
             return classifier
         raise ValueError("the onnx runtime needs the model file's path (load the model with mltc_keras.load)")
+    folder = onnx_cache_folder(path, member)  # hashes the model file: only here, where it decides
+    if runtime == "auto" and not (folder / "model.onnx").is_file():
+        return classifier  # a one-off run would spend more on the export than onnxruntime saves
     try:
-        return OnnxNetwork(cached_onnx(path, classifier, tokenizer, member=member))
-    except Exception as exc:  # the converter raises many types
+        return OnnxNetwork(cached_onnx(folder, path, classifier, tokenizer))
+    except Exception as exc:  # the converter and onnxruntime raise many types
         why = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:200]}"
         if runtime == "onnx":
             from mltc_keras.errors import InputError
 
             raise InputError(f"{path}: cannot export it to ONNX for the onnx runtime ({why}); "
                              "use the keras runtime") from None
-        print(f"{path}: predicting with Keras: no ONNX export for onnxruntime ({why})", file=sys.stderr)
+        print(f"{path}: predicting with Keras: its cached ONNX export cannot be used ({why})", file=sys.stderr)
         return classifier
