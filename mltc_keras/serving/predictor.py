@@ -7,6 +7,8 @@ from mltc_keras.serving.runtimes import OnnxNetwork, network_for
 from mltc_keras.text.batching import BUCKET, predict_by_length
 from mltc_keras.text.tokenizer import Tokenizer
 
+CHUNK = 50_000  # texts tokenized at once: 50k x 512 int32 ids are 100 MB
+
 
 class Predictor:
     """A loaded model with its tokenizer. `mltc_keras.load(path)` returns one.
@@ -33,13 +35,15 @@ class Predictor:
         return self.tokenizer.encode(list(texts), self.model.max_length)
 
     def predict_proba(self, texts, batch_size=256):
-        """(len(texts), len(labels)) float32 probabilities."""
+        """(len(texts), len(labels)) float32 probabilities. Texts are tokenized CHUNK at a time, so
+        only the probabilities grow with their number."""
         texts = [texts] if isinstance(texts, str) else list(texts)
-        if not texts:
-            return np.zeros((0, len(self.labels)), dtype="float32")
         proba = np.empty((len(texts), len(self.labels)), dtype="float32")
-        return predict_by_length(self.network, self.token_ids(texts), proba, batch_size=batch_size,
-                                 pad_id=self.tokenizer.pad_id, bucket=self.bucket)
+        for start in range(0, len(texts), CHUNK):
+            part = texts[start:start + CHUNK]
+            predict_by_length(self.network, self.token_ids(part), proba[start:start + len(part)],
+                              batch_size=batch_size, pad_id=self.tokenizer.pad_id, bucket=self.bucket)
+        return proba
 
     def predict(self, texts, threshold=None, batch_size=256):
         """For each text: {"labels": [names at or above their threshold], "scores": {name: p}}, plus

@@ -1,7 +1,8 @@
 """Token ids cached on disk, keyed by the texts' content, the tokenizer and the length.
 
 A second run over the same file does not tokenize again. Entries are .npy files written to a
-temporary name and renamed, so an interrupted run never leaves a truncated entry behind.
+temporary name and renamed, so an interrupted run never leaves a truncated entry behind. They are
+written and read as memory maps: a million rows of ids need not all sit in memory at once.
 """
 
 import hashlib
@@ -32,15 +33,21 @@ def cache_key(texts, tokenizer, max_length):
 
 
 def encode_cached(tokenizer, texts, max_length, cache_dir=None):
-    """Token ids for `texts`, read from the cache when this exact input was tokenized before."""
+    """Token ids for `texts` (a read-only memory map of the cache entry), tokenized only when this
+    exact input was not tokenized before."""
     folder = Path(cache_dir or default_cache_dir()) / "tokens"
     path = folder / f"{cache_key(texts, tokenizer, max_length)}.npy"
     try:
-        ids = np.load(path)
+        ids = np.load(path, mmap_mode="r")
         if ids.shape == (len(texts), max_length):
             return ids
     except (OSError, ValueError, EOFError):
         pass  # absent or damaged: tokenize again and replace it
-    ids = tokenizer.encode(texts, max_length, progress=len(texts) >= 20_000)
-    write_atomic(path, lambda tmp: np.save(tmp, ids), suffix=".npy")
-    return ids
+
+    def write(tmp):
+        ids = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.int32, shape=(len(texts), max_length))
+        tokenizer.encode(texts, max_length, progress=len(texts) >= 20_000, out=ids)
+        ids.flush()
+
+    write_atomic(path, write, suffix=".npy")
+    return np.load(path, mmap_mode="r")

@@ -96,9 +96,11 @@ class Tokenizer:
         spans = [None if special else span for span, special in zip(enc.offsets, enc.special_tokens_mask)]
         return _truncate(spans, enc.special_tokens_mask, max_length)
 
-    def encode(self, texts, max_length, progress=False):
-        """(len(texts), max_length) int32 ids; longer texts are cut, keeping their first tokens."""
-        ids = np.full((len(texts), max_length), self.pad_id, dtype=np.int32)
+    def encode(self, texts, max_length, progress=False, out=None):
+        """(len(texts), max_length) int32 ids; longer texts are cut, keeping their first tokens.
+        They are written into `out` (a memory map, say) when it is given."""
+        ids = np.empty((len(texts), max_length), dtype=np.int32) if out is None else out
+        ids[:] = self.pad_id
         starts = range(0, len(texts), _CHUNK)
         if progress:
             from tqdm.auto import tqdm

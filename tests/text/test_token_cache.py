@@ -14,9 +14,9 @@ class CountingTokenizer:
         self.tok = tok
         self.calls = 0
 
-    def encode(self, texts, max_length, progress=False):
+    def encode(self, texts, max_length, progress=False, out=None):
         self.calls += 1
-        return self.tok.encode(texts, max_length, progress=progress)
+        return self.tok.encode(texts, max_length, progress=progress, out=out)
 
     def fingerprint(self):
         return self.tok.fingerprint()
