@@ -174,8 +174,8 @@ class EnsembleOptions(DataOptions):
 class PredictOptions:
     model: str = field(default=None, metadata={"help": "model file (.keras)", "required": True})
     text: list = field(default=None, metadata={"help": "text(s) to classify", "nargs": "+"})
-    input: str = field(default=None, metadata={"help": "CSV of texts to classify"})
-    output: str = field(default=None, metadata={"help": "CSV to write: the input rows (or the --text texts) plus one score column per label and the labels"})
+    input: str = field(default=None, metadata={"help": "CSV (.csv, .csv.gz, ...) or Parquet (.parquet) file of texts to classify, read a chunk at a time"})
+    output: str = field(default=None, metadata={"help": "CSV or Parquet (.parquet) file to write: the input rows (or the --text texts) plus one score column per label and the labels"})
     text_column: str = field(default="text", metadata={"help": "column of --input holding the texts"})
     drop_empty: bool = field(default=False, metadata={"help": "drop --input rows with empty texts instead of failing"})
     threshold: float = field(default=None, metadata={"min": 0, "max": 1, "help": "one threshold for every label (default: the model's tuned ones)"})

@@ -7,7 +7,7 @@ import numpy as np
 
 from mltc_keras.commands import refuse_long_inputs
 from mltc_keras.data.atomic import refuse_existing, write_atomic
-from mltc_keras.data.reader import read_text_csv
+from mltc_keras.data.reader import read_texts
 from mltc_keras.errors import InputError, reraise
 
 
@@ -26,13 +26,13 @@ def run(opts):
     if Path(opts.output).suffix != ".npy":
         raise InputError(f"--output {opts.output}: embeddings are written as a .npy file; end the name in .npy")
     refuse_existing(opts.output, opts.overwrite)
-    frame = read_text_csv(opts.input, text_column=opts.text_column, drop_empty=opts.drop_empty)
+    texts = read_texts(opts.input, text_column=opts.text_column, drop_empty=opts.drop_empty)
     with reraise("--pretrained", opts.pretrained):
         pretrained = load_pretrained(opts.pretrained)
     refuse_long_inputs(opts.max_length, pretrained.max_sequence_length, opts.pretrained)
     with reraise("--layers", opts.layers):
         features = EmbeddingFeatures(pretrained, opts.pooling, opts.layers, opts.normalize)
-    vectors = features.compute(frame[opts.text_column].tolist(), opts.max_length, opts.cache_dir)
+    vectors = features.compute(texts, opts.max_length, opts.cache_dir)
     write_atomic(opts.output, lambda tmp: np.save(tmp, vectors), overwrite=opts.overwrite, suffix=".npy")
     return EmbedResult(Path(opts.output), *vectors.shape)
 

@@ -39,14 +39,16 @@ def write_atomic(path, write, overwrite=True, suffix="", option="--output"):
 
     An interrupted write leaves no partial file, and an existing `path` is replaced only when
     `overwrite` is set. `suffix` ends the temporary name, for writers that insist on one (.keras).
+    Returns what `write` returns.
     """
     path = Path(path)
     refuse_existing(path, overwrite, option)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _scratch_beside(path) as scratch:
         tmp = scratch / f"{path.name}.tmp{suffix}"
-        write(tmp)
+        result = write(tmp)
         os.replace(tmp, path)
+        return result
 
 
 def write_json_atomic(path, obj, overwrite=False, option="--json"):

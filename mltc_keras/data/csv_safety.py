@@ -26,8 +26,9 @@ def neutralize_formulas(frame):
     return out
 
 
-def write_csv(frame, path):
-    """`frame` as CSV without the index, formulas neutralized. Rows end in CRLF (RFC 4180) because
-    the csv module quotes only cells holding a character of the line end: with pandas' default LF,
-    a cell holding a bare CR was left unquoted and readers split its row there."""
-    neutralize_formulas(frame).to_csv(path, index=False, lineterminator="\r\n")
+def write_csv(frame, path, header=True):
+    """`frame` as CSV without the index, formulas neutralized, to a path or to a file opened with
+    newline="" (`header=False` appends rows to one). Rows end in CRLF (RFC 4180) because the csv
+    module quotes only cells holding a character of the line end: with pandas' default LF, a cell
+    holding a bare CR was left unquoted and readers split its row there."""
+    neutralize_formulas(frame).to_csv(path, index=False, header=header, lineterminator="\r\n")
