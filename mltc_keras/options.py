@@ -182,6 +182,13 @@ class PredictOptions:
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --output"})
     batch_size: int = field(default=256, metadata={"min": 1, "max": 1 << 20, "help": "prediction batch size"})
     runtime: str = runtime_option()
+    engine: str = field(default="local", metadata={
+        "help": "local: this process; ray: a Ray Data pipeline (pip install 'mltc-keras[ray]') over an --input file "
+                "or folder, written as a folder of part files", "choices": ("local", "ray")})
+    address: str = field(default=None, metadata={"help": "with --engine ray: the Ray cluster to run on (default: a "
+                                                         "local Ray on this machine's CPUs)"})
+    workers: int = field(default=None, metadata={"min": 1, "max": 10_000, "help": "with --engine ray: model-loading "
+                                                 "actors (default: one per CPU Ray has, less one left for reading and writing)"})
 
 
 @dataclass

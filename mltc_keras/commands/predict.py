@@ -64,6 +64,10 @@ def run(opts):
         raise InputError("predict: give either --text T [T ...] or --input FILE --output FILE")
     if opts.input and not opts.output:
         raise InputError(f"predict --input {opts.input}: also give --output FILE for the results")
+    if opts.engine == "ray":
+        return _on_ray(opts)
+    if opts.address or opts.workers:
+        raise InputError("predict: --address and --workers go with --engine ray")
     if opts.output:
         refuse_existing(opts.output, opts.overwrite)
     rows = TextRows(opts.input, opts.text_column, opts.drop_empty) if opts.input else None
@@ -81,6 +85,17 @@ def run(opts):
     count = write_atomic(opts.output, lambda tmp: write_rows(tmp, map(scored, chunks), parquet=is_parquet(opts.output)),
                          overwrite=opts.overwrite)
     return PredictResult(written=Path(opts.output), rows=count)
+
+
+def _on_ray(opts):
+    from mltc_keras.ray import predict_files
+
+    if opts.text:
+        raise InputError("predict --engine ray: give --input FILE-or-FOLDER --output FOLDER (--text runs locally)")
+    rows = predict_files(opts.input, opts.output, opts.model, address=opts.address, overwrite=opts.overwrite,
+                         text_column=opts.text_column, threshold=opts.threshold, batch_size=opts.batch_size,
+                         runtime=opts.runtime, drop_empty=opts.drop_empty, workers=opts.workers)
+    return PredictResult(written=Path(opts.output), rows=rows)
 
 
 def format(result):

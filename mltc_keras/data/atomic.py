@@ -75,7 +75,7 @@ def refuse_existing_dir(path, overwrite, option, marker=MARKER):
 def write_dir_atomic(path, write, overwrite=False, option="--output", marker=MARKER):
     """Call `write(tmp_dir)` for a fresh folder beside `path`, then rename it onto `path`, so a
     reader sees the old folder or the new one, never a half-written mix. The folder gets `marker`,
-    the mark that lets a later `overwrite` replace it."""
+    the mark that lets a later `overwrite` replace it. Returns what `write` returns."""
     path = Path(path)
     refuse_existing_dir(path, overwrite, option, marker)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,7 +83,8 @@ def write_dir_atomic(path, write, overwrite=False, option="--output", marker=MAR
         new = scratch / "new"
         new.mkdir()
         (new / marker).write_text("written by mltc-keras; --overwrite may replace this folder\n", encoding="utf-8")
-        write(new)
+        result = write(new)
         if path.exists():
             os.replace(path, scratch / "old")
         os.replace(new, path)
+        return result

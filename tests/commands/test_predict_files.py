@@ -89,3 +89,10 @@ def test_a_bad_row_in_a_late_chunk_leaves_no_output_and_keeps_the_old_one(tmp_pa
     with pytest.raises(InputError, match="row 54"):
         run(model_path, tmp_path / "in.csv", tmp_path / "out.csv", overwrite=True)
     assert (tmp_path / "out.csv").read_text() == "precious\n"
+
+
+def test_ray_only_options_are_refused_without_the_ray_engine(tmp_path, model_path):
+    with pytest.raises(InputError, match="--address and --workers go with --engine ray"):
+        run(model_path, tmp_path / "in.csv", tmp_path / "out.csv", workers=2)
+    with pytest.raises(InputError, match="--engine ray: give --input"):
+        predict.run(PredictOptions(model=str(model_path), text=["hi"], output=str(tmp_path / "o"), engine="ray"))
