@@ -82,7 +82,9 @@ def distribution_strategy(name):
 
     gpus = tf.config.list_logical_devices("GPU")
     if name == "mirrored" or (name == "auto" and len(gpus) > 1):
-        return tf.distribute.MirroredStrategy()
+        # without GPUs, every logical CPU: one normally, several where a test (or a user) split the CPU
+        devices = gpus or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([device.name for device in devices])
     return None
 
 
