@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_rows, run_cli, write_csv
+from conftest import make_rows, write_csv
 
 ray = pytest.importorskip("ray", reason="Ray is in the test extras; install with pip install -e '.[test]'")
 
@@ -29,8 +29,10 @@ def setup(tmp_path_factory):
 
 
 def in_process(root, model, name):
-    result = run_cli("predict", "--model", str(model), "--input", "in.csv", "--output", name, cwd=root)
-    assert result.returncode == 0, result.stderr
+    from mltc_keras.commands import predict
+    from mltc_keras.options import PredictOptions
+
+    predict.run(PredictOptions(model=str(model), input=str(root / "in.csv"), output=str(root / name)))
     return pd.read_csv(root / name, dtype=str, keep_default_na=False).set_index("id")
 
 

@@ -1,4 +1,4 @@
-"""Token id matrices -> batches for Keras: tf.data under TensorFlow, numpy batches elsewhere.
+"""Token id matrices -> batches for Keras: numpy batches for training, tf.data for the rest under TensorFlow.
 
 Each batch is cut to its longest sequence, rounded up to a multiple of `bucket`: texts are
 mostly far shorter than `max_length`, and a recurrent model pays for every padded step. The
@@ -62,38 +62,33 @@ class NumpyBatches(keras.utils.PyDataset):
             self.rows = self._draw()
 
 
-def _tf_dataset(ids, y, batch_size, shuffle, seed, pad_id, bucket):
+def _tf_dataset(ids, y, batch_size, pad_id, bucket):
+    """Batches in input order as a tf.data pipeline (validation and evaluation under TensorFlow)."""
     import tensorflow as tf
 
     max_width = ids.shape[1]
-    ds = tf.data.Dataset.from_tensor_slices((ids,) if y is None else (ids, y))
-
-    def length(x, *rest):
-        return tf.reduce_sum(tf.cast(x != pad_id, tf.int32), axis=-1)
-
-    if shuffle:
-        boundaries = list(range(bucket + 1, max_width + 1, bucket))
-        ds = ds.shuffle(len(ids), seed=seed, reshuffle_each_iteration=True).bucket_by_sequence_length(
-            length, bucket_boundaries=boundaries, bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-            no_padding=True)
-        # the batch count is fixed by the bucket sizes; saying so spares Keras an "ran out of data" warning
-        per_bucket = np.bincount((_lengths(ids, pad_id) - 1) // bucket)
-        ds = ds.apply(tf.data.experimental.assert_cardinality(int(np.ceil(per_bucket / batch_size).sum())))
-    else:
-        ds = ds.batch(batch_size)
 
     def trim(x, *rest):
-        width = tf.minimum(max_width, tf.maximum(bucket, (tf.reduce_max(length(x)) + bucket - 1) // bucket * bucket))
+        length = tf.reduce_sum(tf.cast(x != pad_id, tf.int32), axis=-1)
+        width = tf.minimum(max_width, tf.maximum(bucket, (tf.reduce_max(length) + bucket - 1) // bucket * bucket))
         return (x[:, :width], *rest)
 
+    ds = tf.data.Dataset.from_tensor_slices((ids,) if y is None else (ids, y)).batch(batch_size)
     return ds.map(trim, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def batches(ids, y=None, *, batch_size, shuffle=False, seed=0, pad_id=0, bucket=BUCKET):
-    """Batches of (ids,) or (ids, y) in the form the current Keras backend trains fastest on."""
+    """Batches of (ids,) or (ids, y): training ones (`shuffle`) as NumpyBatches on every backend,
+    others as tf.data under TensorFlow and NumpyBatches elsewhere.
+
+    Training batches are drawn in numpy, reading rows from `ids` (a memory-mapped token cache, say)
+    batch by batch. The tf.data pipeline they replaced held the whole matrix twice more (a tensor
+    copy, and a shuffle buffer of every row at about 0.8 KB of overhead each): at a million rows of
+    128 ids, 2.9 GB where this holds 1.8 GB (BENCHMARKS.md, "Large files"), at the same speed."""
     y = None if y is None else np.asarray(y, dtype="float32")
-    make = _tf_dataset if keras.backend.backend() == "tensorflow" else NumpyBatches
-    return make(ids, y, batch_size, shuffle, seed, pad_id, bucket)
+    if shuffle or keras.backend.backend() != "tensorflow":
+        return NumpyBatches(ids, y, batch_size, shuffle, seed, pad_id, bucket)
+    return _tf_dataset(ids, y, batch_size, pad_id, bucket)
 
 
 class DenseBatches(keras.utils.PyDataset):
