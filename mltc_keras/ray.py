@@ -125,13 +125,23 @@ def predict_files(input, output, model_path, *, address=None, overwrite=False, *
     part files when its name ends in .parquet, CSV ones otherwise, rows in input order. The folder
     is written beside its final name and renamed onto it complete, so a failed run leaves none.
     Returns the number of rows written."""
-    from mltc_keras.data.atomic import refuse_existing_dir, write_dir_atomic
-    from mltc_keras.data.sources import is_parquet
+    from mltc_keras.data.atomic import refuse_existing_dir
 
     ray = _ray()
     refuse_existing_dir(output, overwrite, "--output")
-    if not ray.is_initialized():
-        ray.init(address=address, log_to_driver=False, include_dashboard=False)
+    if ray.is_initialized():
+        return _predict_files(ray, input, output, model_path, overwrite, **kwargs)
+    ray.init(address=address, log_to_driver=False, include_dashboard=False)
+    try:
+        return _predict_files(ray, input, output, model_path, overwrite, **kwargs)
+    finally:
+        ray.shutdown()
+
+
+def _predict_files(ray, input, output, model_path, overwrite, **kwargs):
+    from mltc_keras.data.atomic import write_dir_atomic
+    from mltc_keras.data.sources import is_parquet
+
     ray.data.DataContext.get_current().execution_options.preserve_order = True
     parquet = is_parquet(output)
     scored = predict_dataset(read_dataset(input, kwargs.get("text_column", "text")), model_path,
