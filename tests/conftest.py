@@ -94,3 +94,13 @@ def learned(tmp_path_factory):
     from learned_models import LearnedModels
 
     return LearnedModels(tmp_path_factory.mktemp("learned"))
+
+
+def train_tiny_bag(root):
+    """A one-epoch bag model on 120 cue-word rows (seconds): for tests that need any model to predict with."""
+    import mltc_keras
+
+    write_csv(root / "train.csv", make_rows(120, seed=1))
+    return mltc_keras.train(arch="bag", train=str(root / "train.csv"), output=str(root / "bag.keras"), epochs=1,
+                            logs_dir=str(root / "logs"), cache_dir=str(root / "cache"), max_length=16,
+                            embedding_dim=8, hidden_units="8", min_count=1, batch_size=16).output

@@ -5,20 +5,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_rows, write_csv
+from conftest import make_rows, train_tiny_bag
 
 ray = pytest.importorskip("ray", reason="Ray is in the test extras; install with pip install -e '.[test]'")
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    import mltc_keras
-
     root = tmp_path_factory.mktemp("ray")
-    write_csv(root / "train.csv", make_rows(120, seed=1))
-    model = mltc_keras.train(arch="bag", train=str(root / "train.csv"), output=str(root / "bag.keras"), epochs=1,
-                             logs_dir=str(root / "logs"), cache_dir=str(root / "cache"), max_length=16,
-                             embedding_dim=8, hidden_units="8", min_count=1, batch_size=16).output
+    model = train_tiny_bag(root)
     texts = [text for text, *_ in make_rows(3000, seed=5)]
     texts[7], texts[11] = "a text, with a comma", 'a "quoted"\nline break'
     rows = pd.DataFrame({"id": [f"r{i:05d}" for i in range(len(texts))], "text": texts})

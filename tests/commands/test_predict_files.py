@@ -18,15 +18,9 @@ WORDS = "happy joy sad gloom furious angry day the a why so today".split()
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
-    from conftest import make_rows, write_csv
-    import mltc_keras
+    from conftest import train_tiny_bag
 
-    root = tmp_path_factory.mktemp("predict-files")
-    write_csv(root / "train.csv", make_rows(120, seed=1))
-    result = mltc_keras.train(arch="bag", train=str(root / "train.csv"), output=str(root / "bag.keras"), epochs=1,
-                              logs_dir=str(root / "logs"), cache_dir=str(root / "cache"), max_length=16,
-                              embedding_dim=8, hidden_units="8", min_count=1, batch_size=16)
-    return result.output
+    return train_tiny_bag(tmp_path_factory.mktemp("predict-files"))
 
 
 @pytest.fixture
