@@ -86,9 +86,29 @@ def batches(ids, y=None, *, batch_size, shuffle=False, seed=0, pad_id=0, bucket=
     copy, and a shuffle buffer of every row at about 0.8 KB of overhead each): at a million rows of
     128 ids, 2.9 GB where this holds 1.8 GB (BENCHMARKS.md, "Large files"), at the same speed."""
     y = None if y is None else np.asarray(y, dtype="float32")
-    if shuffle or keras.backend.backend() != "tensorflow":
+    if keras.backend.backend() != "tensorflow":
         return NumpyBatches(ids, y, batch_size, shuffle, seed, pad_id, bucket)
+    if shuffle:
+        return _tf_from_numpy(NumpyBatches(ids, y, batch_size, shuffle, seed, pad_id, bucket))
     return _tf_dataset(ids, y, batch_size, pad_id, bucket)
+
+
+def _tf_from_numpy(numpy_batches):
+    """NumpyBatches as a tf.data pipeline whose batches may be of any width. Keras' own PyDataset
+    adapter fixes the width it saw in the first batches and fails on a wider one later."""
+    import tensorflow as tf
+
+    spec = (tf.TensorSpec((None, None), tf.int32),)
+    if numpy_batches.y is not None:
+        spec += (tf.TensorSpec((None, numpy_batches.y.shape[1]), tf.float32),)
+
+    def epoch():
+        for index in range(len(numpy_batches)):
+            yield tuple(np.asarray(part) for part in numpy_batches[index])
+        numpy_batches.on_epoch_end()  # the next epoch draws its batches afresh
+
+    ds = tf.data.Dataset.from_generator(epoch, output_signature=spec)
+    return ds.apply(tf.data.experimental.assert_cardinality(len(numpy_batches))).prefetch(2)
 
 
 class DenseBatches(keras.utils.PyDataset):
