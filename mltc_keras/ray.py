@@ -55,9 +55,9 @@ class Scorer:
     def __call__(self, batch):
         from mltc_keras.commands.predict import with_predictions
         from mltc_keras.data.csv_safety import neutralize_formulas
+        from mltc_keras.data.reader import text_cells
 
-        texts = batch[self.text_column].fillna("").astype(str)
-        empty = (texts.str.strip() == "").to_numpy()
+        texts, empty = text_cells(batch[self.text_column])
         if empty.any() and not self.drop_empty:
             raise EmptyText(f"{int(empty.sum())} rows of a block have an empty text in column '{self.text_column}'")
         batch = batch.assign(**{self.text_column: texts})[~empty].reset_index(drop=True)

@@ -51,9 +51,9 @@ class TextRows:
         if text_column not in self.columns:
             raise InputError(f"{self.name}: no text column '{text_column}' (columns found: "
                              f"{_quoted(self.columns)}); name the text column with --text-column")
-        kind = getattr(self.source, "schema", None)
-        if kind is not None and not _holds_text(kind.field(text_column).type):
-            raise InputError(f"{self.name}: column '{text_column}' holds {kind.field(text_column).type}, not text; "
+        schema = getattr(self.source, "schema", None)  # Parquet's; a CSV's cells are all text
+        if schema is not None and not _holds_text(schema.field(text_column).type):
+            raise InputError(f"{self.name}: column '{text_column}' holds {schema.field(text_column).type}, not text; "
                              "name the text column with --text-column")
 
     def fraction_read(self):
@@ -63,8 +63,7 @@ class TextRows:
         seen = dropped = 0
         for chunk in self.source.chunks(self.rows):
             seen += len(chunk)
-            texts = chunk[self.text_column].fillna("").astype(str)
-            empty = (texts.str.strip() == "").to_numpy()
+            texts, empty = text_cells(chunk[self.text_column])
             if empty.any() and not self.drop_empty:
                 first, count = int(chunk.index[np.argmax(empty)]) + 1, int(empty.sum())
                 some = "" if len(chunk) < self.rows and chunk.index[0] == 0 else "at least "
@@ -80,6 +79,12 @@ class TextRows:
             warnings.warn(f"{self.name}: dropped {dropped} rows with empty text", UserWarning, stacklevel=2)
             if dropped == seen:
                 raise InputError(f"{self.name}: no rows left after dropping rows with empty text")
+
+
+def text_cells(column):
+    """(the column's texts as strings, a missing one as "", a mask of the empty or blank ones)."""
+    texts = column.fillna("").astype(str)
+    return texts, (texts.str.strip() == "").to_numpy()
 
 
 def _holds_text(arrow_type):
