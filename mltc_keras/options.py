@@ -110,6 +110,17 @@ class TrainOptions(DataOptions):
     strategy: str = field(default="auto", metadata={
         "help": "auto: MirroredStrategy when TensorFlow sees more than one GPU; mirrored; none",
         "choices": ("auto", "mirrored", "none")})
+    distribution: str = field(default="none", metadata={
+        "help": "data-parallel: keras.distribution over every device of --num-processes processes, each reading "
+                "its share of every batch, process 0 saving the model (JAX backend only); none",
+        "choices": ("none", "data-parallel")})
+    coordinator: str = field(default=None, metadata={
+        "help": "process 0's HOST:PORT, the same in every process of a --distribution data-parallel job "
+                "(default: $KERAS_DISTRIBUTION_JOB_ADDRESSES)"})
+    num_processes: int = field(default=1, metadata={"min": 1, "max": 100_000,
+        "help": "processes in the --distribution data-parallel job, one per machine (or per GPU)"})
+    process_id: int = field(default=0, metadata={"min": 0, "max": 100_000,
+        "help": "this process's number in the job, 0 to --num-processes - 1; 0 writes the model"})
     seed: int = field(default=42, metadata={"min": 0, "max": 2**32 - 1, "help": "seed for weights, shuffling and the validation split"})
     model: object = field(default=None, metadata={"cli": False})  # the arch's Spec
 
@@ -362,6 +373,10 @@ def resolve_train_options(values):
                          f"(this run uses {opts.optimizer})")
     if opts.task_weights and not opts.tasks:
         raise InputError("--task-weights: also give --tasks")
+    if opts.distribution == "none" and (opts.coordinator or opts.num_processes > 1 or opts.process_id):
+        raise InputError("--coordinator, --num-processes and --process-id: also give --distribution data-parallel")
+    if opts.distribution != "none" and opts.strategy == "mirrored":
+        raise InputError("--strategy mirrored: TensorFlow's, and --distribution data-parallel is JAX's; choose one")
     return opts
 
 

@@ -27,6 +27,7 @@ class TrainResult:
     updates: int
     model: object  # the saved TextClassifier
     warning: str = None  # the run never improved its validation figure
+    saved_by: int = None  # another process of a data-parallel job writes the model
 
 
 def load_splits(opts):
@@ -76,6 +77,16 @@ def sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
+def join_group(opts):
+    """The ProcessGroup of a --distribution data-parallel run (joined), else None."""
+    if opts.distribution == "none":
+        return None
+    from mltc_keras.training import processes
+
+    with reraise("--distribution", opts.distribution):
+        return processes.join(opts.coordinator, opts.num_processes, opts.process_id, opts.batch_size)
+
+
 def run(opts, callbacks=()):
     """Train as `opts` (checked TrainOptions) says; `callbacks` are extra Keras callbacks for the fit."""
     from mltc_keras.models import ARCHS
@@ -94,7 +105,10 @@ def run(opts, callbacks=()):
         train_data, valid_data = train_data.reordered(in_task_order), valid_data.reordered(in_task_order)
     with reraise("--strategy", opts.strategy):
         strategy = distribution_strategy(opts.strategy)
+    group = join_group(opts)
     run_dir = Path(opts.logs_dir) / (opts.run_name or output.stem)
+    if group and not group.is_chief:
+        run_dir = run_dir / f"process-{group.index}"  # its own history and resume state beside process 0's
     with precision(opts.mixed_precision):
         features = arch.features(opts.model, train_data.texts)
         if opts.learning_rate is None:
@@ -105,19 +119,23 @@ def run(opts, callbacks=()):
         try:
             with sigterm_as_interrupt() as on_sigterm:
                 fitted = fit(opts, arch, features, train_data, valid_data, run_dir, tasks, task_weights,
-                             strategy=strategy, callbacks=[on_sigterm, *callbacks])
+                             strategy=strategy, group=group, callbacks=[on_sigterm, *callbacks])
         except KeyboardInterrupt as stop:
             raise Interrupted(f"interrupted: nothing was written to {output}; run the same command again to resume "
                               "from the last completed epoch", 143 if isinstance(stop, Terminated) else 130) from None
-    save_atomic(fitted.model, output, overwrite=opts.overwrite)
+    if group is None or group.is_chief:
+        save_atomic(fitted.model, output, overwrite=opts.overwrite)
     warning = never_improved(fitted.model.history_log, opts.monitor)
     if warning:
         warnings.warn(warning, stacklevel=2)
     return TrainResult(output=output, run_dir=fitted.run_dir, epochs_run=fitted.epochs_run, seconds=fitted.seconds,
                        samples_per_second=fitted.samples_per_second, updates=fitted.updates, model=fitted.model,
-                       warning=warning)
+                       warning=warning, saved_by=None if group is None or group.is_chief else 0)
 
 
 def format(result):
-    return (f"saved {result.output} ({result.epochs_run} epochs, {result.updates} updates, {result.seconds:.0f} s "
+    done = f"saved {result.output}"
+    if result.saved_by is not None:
+        done = f"trained; process {result.saved_by} saves {result.output}"
+    return (f"{done} ({result.epochs_run} epochs, {result.updates} updates, {result.seconds:.0f} s "
             f"training, {result.samples_per_second:.0f} samples/s); logs in {result.run_dir}")

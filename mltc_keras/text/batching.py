@@ -52,6 +52,9 @@ class NumpyBatches(keras.utils.PyDataset):
     def __len__(self):
         return len(self.rows)
 
+    def rows_in(self, index):
+        return len(self.rows[index])
+
     def __getitem__(self, index):
         rows = self.rows[index]
         x = self.ids[rows, :_trimmed_width(self.lengths[rows], self.ids.shape[1], self.bucket)]
@@ -124,6 +127,9 @@ class DenseBatches(keras.utils.PyDataset):
 
     def __len__(self):
         return math.ceil(len(self.x) / self.batch_size)
+
+    def rows_in(self, index):
+        return min(self.batch_size, len(self.x) - index * self.batch_size)
 
     def __getitem__(self, index):
         rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])

@@ -143,10 +143,11 @@ def build_classifier(opts, arch, features, labels, y_train=None, batches_per_epo
 
 
 def fit(opts, arch, features, train_data, valid_data, run_dir, tasks=None, task_weights=None, strategy=None,
-        callbacks=()):
+        group=None, callbacks=()):
     """Train on `train_data` (LabelledTexts), stop early on `valid_data`, tune the thresholds on
     it; the run's logs, checkpoints and resume state go to `run_dir`, the variables to `strategy`
-    (tf.distribute, or None). KeyboardInterrupt passes up."""
+    (tf.distribute, or None), or the steps over the processes of `group` (a ProcessGroup, or None).
+    KeyboardInterrupt passes up."""
     x_train = features.compute(train_data.texts, opts.max_length, opts.cache_dir)
     x_valid = features.compute(valid_data.texts, opts.max_length, opts.cache_dir)
 
@@ -162,13 +163,25 @@ def fit(opts, arch, features, train_data, valid_data, run_dir, tasks=None, task_
     if plan.raised:
         print(f"small training set: {plan.batches_per_epoch} batches an epoch, so up to {plan.epochs} epochs "
               f"(at least {opts.min_updates} updates, --min-updates) with patience {plan.patience}", file=sys.stderr)
-    with strategy.scope() if strategy else contextlib.nullcontext():
-        model = build_classifier(opts, arch, features, train_data.labels, train_data.y, len(train_batches), tasks,
-                                 task_weights, epochs=plan.epochs)
+    def build():
+        return build_classifier(opts, arch, features, train_data.labels, train_data.y, len(train_batches), tasks,
+                                task_weights, epochs=plan.epochs)
+
     plateau = opts.lr_schedule == "constant" and opts.warmup == 0  # a schedule owns the rate otherwise
-    model.fit(train_batches, validation_data=valid_batches, epochs=plan.epochs, shuffle=False, verbose=2,
-              callbacks=training_callbacks(run_dir, plan.patience, plateau, resuming, opts.monitor, plan.epochs)
-              + list(callbacks))
+    fit_callbacks = training_callbacks(run_dir, plan.patience, plateau, resuming, opts.monitor, plan.epochs)
+    if group:
+        with group.scope():
+            model = build()
+            model.fit(group.shard(train_batches), validation_data=group.shard(valid_batches), epochs=plan.epochs,
+                      shuffle=False, verbose=2, callbacks=fit_callbacks + list(callbacks))
+        # the trained weights, replicated in every process, into a model of this process alone
+        weights, model = model.get_weights(), build()
+        model.set_weights(weights)
+    else:
+        with strategy.scope() if strategy else contextlib.nullcontext():
+            model = build()
+        model.fit(train_batches, validation_data=valid_batches, epochs=plan.epochs, shuffle=False, verbose=2,
+                  callbacks=fit_callbacks + list(callbacks))
     history = read_history(run_dir / "history.csv")
     epochs_run = len(history.get("epoch", []))
     seconds = float(np.nansum(history.get("train_seconds", [])))
