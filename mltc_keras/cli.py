@@ -10,6 +10,7 @@ import sys
 import warnings
 
 from mltc_keras import __version__
+from mltc_keras.allocator import keep_freed_memory
 from mltc_keras.commands import COMMANDS
 from mltc_keras.errors import InputError, Interrupted
 from mltc_keras.options import TrainOptions, flag, option_fields, resolve, resolve_train_options, type_name
@@ -84,6 +85,7 @@ def main(argv=None):
             name, opts = parse(argv)
         except SystemExit as stop:  # argparse: --help, --version, or a usage error it already printed
             return stop.code
+        keep_freed_memory()
         module = COMMANDS[name].load()
         print(module.format(module.run(opts)))
     except (InputError, Interrupted) as exc:
