@@ -2,6 +2,7 @@
 
     python benchmarks/suite.py [--data ../shared/data] [--datasets goemotions,reuters21578_modapte]
                                [--archs bag,bilstm,embed-head,bert] [--seeds 1] [--tfidf] [--pretrained DIR]
+                               [--train-options="--max-length 512" --tag=-len512]
 
 A data set is any folder under --data with train.csv and test.csv (valid.csv when it has one; else
 the tool's stratified split of train, the same rows for every cell of that seed). Each cell trains
@@ -11,6 +12,7 @@ ROC-AUC, epochs and updates run, the train command's wall time and peak RSS, and
 that it never improved. The tf-idf row (word 1-2-grams + char 2-5-grams, one-vs-rest logistic
 regression, thresholds tuned per label on the same validation rows) is computed here too.
 Raw JSON per cell goes to benchmarks/results/suite/; the table is printed as Markdown.
+`--train-options` runs an experiment beside the defaults (its flags are in each cell's command).
 """
 
 import argparse
@@ -55,9 +57,11 @@ def scores(report):
             "roc_auc_macro": report["roc_auc_macro"]}
 
 
-def arch_cell(name, folder, arch, seed, pretrained, work):
-    """Train and score one (data set, arch, seed) cell through the CLI."""
-    model, run = work / f"{name}-{arch}-s{seed}.keras", f"{name}-{arch}-s{seed}"
+def arch_cell(name, folder, arch, seed, pretrained, work, train_options=(), tag=""):
+    """Train and score one (data set, arch, seed) cell through the CLI; `train_options` are extra
+    `train` flags for an experiment beside the defaults, `tag` names its files apart."""
+    run = f"{name}-{arch}{tag}-s{seed}"
+    model = work / f"{run}.keras"
     command = [sys.executable, "-m", "mltc_keras", "train", "--arch", arch, "--train", str(folder / "train.csv"),
                "--seed", str(seed), "--output", str(model), "--logs-dir", str(work / "logs"), "--run-name", run,
                "--overwrite"]
@@ -65,6 +69,7 @@ def arch_cell(name, folder, arch, seed, pretrained, work):
         command += ["--valid", str(folder / "valid.csv")]
     if arch in ("embed-head", "bert"):
         command += ["--pretrained", pretrained]
+    command += list(train_options)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     code, out, err, seconds, peak = run_measured(command, env)
     if code != 0:
@@ -149,6 +154,9 @@ def main():
     parser.add_argument("--pretrained", default=os.environ.get("MLTC_MINILM",
                                                                str(Path.home() / ".cache/mltc-keras/all-minilm-l6-v2")))
     parser.add_argument("--work", default=str(ROOT / "benchmarks" / "slices" / "suite"), help="models and logs")
+    parser.add_argument("--train-options", default="",
+                        help="extra train flags for an experiment, e.g. '--max-length 512' (not the defaults' table)")
+    parser.add_argument("--tag", default="", help="a suffix for the experiment's model and result names")
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -160,7 +168,8 @@ def main():
             # with a valid.csv the reference does not depend on the seed: once is enough
             reference = args.tfidf and (seed == seeds[0] or not (folder / "valid.csv").is_file())
             cells = [("tf-idf + LR", lambda: tfidf_cell(folder, seed))] if reference else []
-            cells += [(arch, lambda arch=arch: arch_cell(name, folder, arch, seed, args.pretrained, work))
+            cells += [(arch + args.tag, lambda arch=arch: arch_cell(name, folder, arch, seed, args.pretrained, work,
+                                                                    args.train_options.split(), args.tag))
                       for arch in args.archs.split(",") if arch]
             for model, cell in cells:
                 row = {"dataset": name, "model": model, "seed": seed, **cell()}

@@ -53,7 +53,9 @@ class TrainOptions(DataOptions):
         "help": f"validation CSV (default: {DEFAULT_VALID} with the default --train, else a stratified "
                 "split of --train)"})
     valid_fraction: float = field(default=0.1, metadata={"above": 0, "below": 1, "help": "share of --train held out when there is no --valid"})
-    max_length: int = field(default=128, metadata={"min": 1, "max": 100_000, "help": "tokens per text; longer texts are cut"})
+    max_length: int = field(default=None, metadata={"min": 1, "max": 100_000, "help":
+        "tokens per text; longer texts are cut (default: from the training texts, the length that reads 99%% of them "
+        "whole, in steps of 16, from 32 up to 512 or the encoder's limit)"})
     epochs: int = field(default=15, metadata={"min": 1, "max": 100_000, "help": "maximum epochs (early stopping usually ends sooner)"})
     batch_size: int = field(default=64, metadata={"min": 1, "max": 1 << 20, "help": "global batch size (split across GPUs)"})
     learning_rate: float = field(default=None, metadata={"above": 0, "max": 10, "help":

@@ -15,6 +15,7 @@ from mltc_keras.data.reader import labels_without_positives, read_labelled_csv
 from mltc_keras.data.stratify import stratified_split
 from mltc_keras.errors import InputError, Interrupted, reraise
 from mltc_keras.options import DEFAULT_TRAIN, DEFAULT_VALID
+from mltc_keras.text.lengths import SAMPLE, max_length_for
 
 
 @dataclass
@@ -115,6 +116,11 @@ def run(opts, callbacks=()):
             opts = dataclasses.replace(opts, learning_rate=arch.learning_rate(features))
             print(f"learning rate {opts.learning_rate:g} (the {opts.arch} default for these inputs; "
                   "--learning-rate to choose)", file=sys.stderr)
+        if opts.max_length is None:
+            length, whole = max_length_for(features.tokenizer, train_data.texts, features.max_tokens)
+            opts = dataclasses.replace(opts, max_length=length)
+            print(f"max length {length} tokens: reads {whole:.2%} of the training texts whole (measured on up to "
+                  f"{SAMPLE:,} of them; --max-length to choose)", file=sys.stderr)
         refuse_long_inputs(opts.max_length, features.max_tokens, getattr(opts.model, "pretrained", None))
         try:
             with sigterm_as_interrupt() as on_sigterm:

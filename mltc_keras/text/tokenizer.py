@@ -84,6 +84,11 @@ class Tokenizer:
     def fingerprint(self):
         return hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()[:16]
 
+    def token_ids(self, texts):
+        """Each text's ids, special tokens included, uncut and unpadded."""
+        return [enc.ids for start in range(0, len(texts), _CHUNK)
+                for enc in self._tok.encode_batch(list(texts[start:start + _CHUNK]))]
+
     def tokens(self, text, max_length):
         """The tokens the model sees for one text (for reading attention weights)."""
         enc = self._tok.encode(text)

@@ -201,7 +201,7 @@ def test_sigterm_stops_training_with_the_resume_hint(data_dir):
     assert not (data_dir / "t.keras").exists() and (data_dir / "logs" / "t" / "backup").is_dir()
 
 
-@pytest.mark.parametrize("command, expected", [("train", "(default: 128)"), ("evaluate", "--threshold"),
+@pytest.mark.parametrize("command, expected", [("train", "(default: 64)"), ("evaluate", "--threshold"),
                                                ("predict", "--input")])
 def test_help_shows_options_and_defaults(tmp_path, command, expected):
     result = run_cli(command, "--help", cwd=tmp_path)
@@ -228,25 +228,28 @@ def test_mirrored_strategy_holds_the_variables():
     assert isinstance(strategy, tf.distribute.MirroredStrategy)
     assert distribution_strategy("none") is None and distribution_strategy("auto") is None  # one CPU, no GPU
     opts = resolve_train_options({"embedding_dim": 8, "lstm_units": 4, "attention_units": 4, "dense_units": 8,
-                                  "init_embeddings": "none", "strategy": "mirrored"})
+                                  "init_embeddings": "none", "strategy": "mirrored", "max_length": 16})
     with strategy.scope():
         model = build_classifier(opts, get_arch("bilstm"), TokenFeatures(Tokenizer.bundled_wordpiece()), LABELS)
     assert all(isinstance(w.value, tf.distribute.DistributedValues) for w in model.trainable_weights)
 
 
 def test_bag_arch_trains_with_its_own_vocabulary_and_reloads(data_dir):
+    # no --max-length: it comes from the training texts (a few words each: the floor, 32)
     result = run_cli("train", "--arch", "bag", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "2",
-                     "--embedding-dim", "8", "--hidden-units", "8,4", "--min-count", "1", "--max-length", "16",
+                     "--embedding-dim", "8", "--hidden-units", "8,4", "--min-count", "1",
                      "--output", "bag.keras", cwd=data_dir)
     assert result.returncode == 0, result.stderr
+    assert "max length 32 tokens: reads 100.00% of the training texts whole" in result.stderr
     code = ("import mltc_keras; p = mltc_keras.load('bag.keras'); m = p.model;"
-            "print(m.arch, m.options['loss'], m.options['batch_size'], m.options['clipnorm']);"
+            "print(m.arch, m.options['loss'], m.options['batch_size'], m.options['clipnorm'], m.max_length,"
+            " m.options['max_length']);"
             "print(sorted(p.tokenizer.vocabulary())[:3]); print(p.predict_proba(['so happy', '']).shape);"
             "exec('try: p.attention(\\'so happy\\')\\nexcept ValueError as e: print(e)')")
     out = run_python(code, cwd=data_dir)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0] == "bag focal 128 1.0"
+    assert lines[0] == "bag focal 128 1.0 32 32"
     assert "'[PAD]'" in lines[1]
     words = {word for row in csv.DictReader(open(data_dir / "train.csv")) for word in row["text"].split()}
     vocabulary = run_python("import mltc_keras; print(*mltc_keras.load('bag.keras').tokenizer.vocabulary())",

@@ -11,7 +11,8 @@ from mltc_keras.options import resolve_train_options
 from mltc_keras.text.tokenizer import Tokenizer
 from mltc_keras.training.trainer import build_classifier, prior_log_odds, read_history
 
-TINY = {"embedding_dim": 8, "lstm_units": 4, "attention_units": 4, "dense_units": 8, "init_embeddings": "none"}
+TINY = {"embedding_dim": 8, "lstm_units": 4, "attention_units": 4, "dense_units": 8, "init_embeddings": "none",
+        "max_length": 16}
 LABELS = ["a", "b", "c"]
 
 
