@@ -109,3 +109,19 @@ def never_improved(history, monitor):
     what = f"stayed at {values[0]:.4g}" if flat else f"was best at the first epoch ({values[0]:.4g})"
     return (f"validation {monitor} {what} over {len(values)} epochs: the model may have learned nothing; "
             "try a higher --learning-rate, more --epochs, another --loss, or check the labels")
+
+
+def still_improving(history, monitor, epochs_allowed, window=3, min_gain=0.01):
+    """A one-line warning when the run used all `epochs_allowed` epochs and the validation `monitor`
+    in `history` was best at the last one, having got better by more than `min_gain` (relative)
+    over the last `window` epochs: the epoch cap ended the run, not early stopping. None otherwise."""
+    values = [v for v in history.get(f"val_{monitor}", []) if not math.isnan(v)]
+    if len(values) < epochs_allowed or len(values) <= window:
+        return None
+    minimise = monitor_mode(monitor) == "min"
+    last, before = values[-1], values[-1 - window]
+    gain = (before - last if minimise else last - before) / max(abs(before), 1e-12)
+    if (min if minimise else max)(values) != last or gain <= min_gain:
+        return None
+    return (f"validation {monitor} was still improving at the last allowed epoch ({len(values)}): {before:.4g} -> "
+            f"{last:.4g} over the last {window} epochs; more --epochs (or --min-updates) may give a better model")

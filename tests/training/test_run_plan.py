@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from mltc_keras.training.callbacks import never_improved, training_callbacks
+from mltc_keras.training.callbacks import never_improved, still_improving, training_callbacks
 from mltc_keras.training.trainer import plan_epochs
 from mltc_keras.options import resolve_train_options
 
@@ -81,3 +81,21 @@ def test_a_run_that_never_improved_is_named(history, monitor, warns):
         assert message is None
     else:
         assert warns in message and f"validation {monitor}" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("history, monitor, allowed, warns", [
+    # Reuters' bilstm at 512 tokens: rising fast when the 15-epoch cap ended it
+    ({"val_pr_auc": [0.1] * 11 + [0.3149, 0.33, 0.36, 0.3878]}, "pr_auc", 15, "0.3149 -> 0.3878 over the last 3"),
+    ({"val_loss": [0.5, 0.4, 0.3, 0.2, 0.1]}, "loss", 5, "still improving at the last allowed epoch (5)"),
+    # GoEmotions' bilstm: best at the last epoch too, but flat by then (+0.5% over three epochs)
+    ({"val_pr_auc": [0.3] * 11 + [0.5121, 0.5133, 0.5142, 0.5148]}, "pr_auc", 15, None),
+    ({"val_pr_auc": [0.1, 0.2, 0.3, 0.4, 0.5]}, "pr_auc", 8, None),     # early stopping ended it
+    ({"val_pr_auc": [0.1, 0.2, 0.3, 0.5, 0.4]}, "pr_auc", 5, None),     # best before the last epoch
+    ({"val_pr_auc": [0.1, 0.2]}, "pr_auc", 2, None),                    # too short to tell
+])
+def test_a_run_cut_off_while_improving_is_named(history, monitor, allowed, warns):
+    message = still_improving(history, monitor, allowed)
+    if warns is None:
+        assert message is None
+    else:
+        assert warns in message and "--epochs" in message and "\n" not in message
