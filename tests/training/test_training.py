@@ -99,7 +99,7 @@ def test_same_seed_same_model(data_dir, mode):
     probs = []
     for run in ("one", "two"):
         result = mltc_keras.train(**TINY, train=str(data_dir / "train.csv"), valid=str(data_dir / "valid.csv"),
-                                  epochs=1, max_length=16, batch_size=16, seed=7,
+                                  epochs=1, batch_size=16, seed=7,
                                   output=str(data_dir / f"{mode}-{run}.keras"), logs_dir=str(data_dir / "logs"),
                                   run_name=f"{mode}-{run}", cache_dir=str(data_dir / "cache"))
         probs.append(mltc_keras.Predictor(result.model).predict_proba(["so happy today", "furious why"]))
