@@ -13,13 +13,12 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from suite import ROOT, run_measured  # the same child-process measurement as the multi-dataset suite
+
 SETTINGS = {
     "glibc defaults": "import mltc_keras.cli as c; c.keep_freed_memory = lambda: False",
     "the CLI's (top pad 64 MB)": "import mltc_keras.cli as c",
@@ -34,18 +33,11 @@ def cpu_model():
 
 
 def run_train(setup, argv, env):
-    code = f"{setup}; import sys; sys.exit(c.main({argv!r}))"
-    with tempfile.TemporaryFile("w+") as out:
-        start = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, text=True)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
-        out.seek(0)
-        text = out.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"train failed:\n{text[-2000:]}")
-    training = float(re.search(r"updates, (\d+) s training", text).group(1))
+    code, out, err, wall, usage = run_measured([sys.executable, "-c", f"{setup}; import sys; sys.exit(c.main({argv!r}))"],
+                                               env)
+    if code != 0:
+        raise SystemExit(f"train failed:\n{err[-2000:]}")
+    training = float(re.search(r"updates, (\d+) s training", out).group(1))
     return {"wall_s": round(wall, 1), "training_s": training, "user_s": round(usage.ru_utime, 1),
             "system_s": round(usage.ru_stime, 1), "minor_faults": usage.ru_minflt,
             "cores_used": round((usage.ru_utime + usage.ru_stime) / wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024)}

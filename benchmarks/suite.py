@@ -37,7 +37,8 @@ def datasets(folder, names=None):
 
 
 def run_measured(command, env):
-    """(exit code, stdout, stderr, wall seconds, peak RSS in MB) of `command` run as a child."""
+    """(exit code, stdout, stderr, wall seconds, resource usage) of `command` run as a child; the usage
+    is its `os.wait4` rusage (ru_maxrss: peak RSS in KB)."""
     import tempfile
 
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -48,7 +49,7 @@ def run_measured(command, env):
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return process.returncode, out.read(), err.read(), seconds, usage.ru_maxrss / 1024
+        return process.returncode, out.read(), err.read(), seconds, usage
 
 
 def scores(report):
@@ -71,7 +72,8 @@ def arch_cell(name, folder, arch, seed, pretrained, work, train_options=(), tag=
         command += ["--pretrained", pretrained]
     command += list(train_options)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    code, out, err, seconds, peak = run_measured(command, env)
+    code, out, err, seconds, usage = run_measured(command, env)
+    peak = usage.ru_maxrss / 1024
     if code != 0:
         return {"error": err.strip().splitlines()[-1] if err.strip() else f"exit {code}"}
     saved = re.search(r"saved .* \((\d+) epochs, (\d+) updates", out)
