@@ -71,7 +71,7 @@ def monitor_mode(monitor):
 def training_callbacks(run_dir, patience, plateau, resuming, monitor="pr_auc", epochs=None):
     """The callbacks writing into `run_dir`: `patience` epochs without a better validation
     `monitor` (a metric name: pr_auc, micro_f1, loss, ...) stop the run, the best weights restored;
-    `plateau` halves a constant learning rate when validation loss stalls; a run that is not
+    `plateau` epochs of stalled validation loss halve a constant learning rate (0: never); a run that is not
     `resuming` starts a fresh history; with `epochs`, an ETA line follows each epoch."""
     history_csv = run_dir / "history.csv"
     if not resuming and history_csv.exists():
@@ -86,7 +86,7 @@ def training_callbacks(run_dir, patience, plateau, resuming, monitor="pr_auc", e
         keras.callbacks.CSVLogger(str(history_csv), append=True),
     ]
     if plateau:
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1, min_lr=1e-5,
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=plateau, min_lr=1e-5,
                                                            verbose=1))
     if keras.backend.backend() == "tensorflow":
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))

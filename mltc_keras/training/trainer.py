@@ -42,18 +42,21 @@ class EpochPlan:
     patience: int
     batches_per_epoch: int
     raised: bool  # epochs and patience were raised to reach min_updates
+    plateau_patience: int = 1  # epochs of flat validation loss before a constant rate is halved
 
 
 def plan_epochs(epochs, patience, batches_per_epoch, accumulate=1, min_updates=0):
     """Epochs and patience for a run: as given, or, when `epochs` of `batches_per_epoch` batches
     make fewer than `min_updates` optimizer updates (`accumulate` batches each), raised to reach
     them, with patience scaled by the same factor, so a small data set gets as many updates as
-    a large one and early stopping waits as many updates as it would there."""
+    a large one, and early stopping and the learning-rate plateau wait as many updates as they would
+    there."""
     updates_per_epoch = max(1, batches_per_epoch // accumulate)
     if epochs * updates_per_epoch >= min_updates:
         return EpochPlan(epochs, patience, batches_per_epoch, False)
     raised = math.ceil(min_updates / updates_per_epoch)
-    return EpochPlan(raised, math.ceil(patience * raised / epochs), batches_per_epoch, True)
+    return EpochPlan(raised, math.ceil(patience * raised / epochs), batches_per_epoch, True,
+                     plateau_patience=math.ceil(raised / epochs))
 
 
 @contextlib.contextmanager
@@ -167,7 +170,8 @@ def fit(opts, arch, features, train_data, valid_data, run_dir, tasks=None, task_
         return build_classifier(opts, arch, features, train_data.labels, train_data.y, len(train_batches), tasks,
                                 task_weights, epochs=plan.epochs)
 
-    plateau = opts.lr_schedule == "constant" and opts.warmup == 0  # a schedule owns the rate otherwise
+    # a schedule owns the rate when there is one
+    plateau = plan.plateau_patience if opts.lr_schedule == "constant" and opts.warmup == 0 else 0
     fit_callbacks = training_callbacks(run_dir, plan.patience, plateau, resuming, opts.monitor, plan.epochs)
     if group:
         with group.scope():

@@ -18,11 +18,13 @@ def test_a_small_data_set_gets_enough_updates_and_patience_to_match():
     assert plan.epochs * 55 >= 1000 > (plan.epochs - 1) * 55
     # accumulation: updates, not batches, count
     assert plan_epochs(5, 3, 55, accumulate=5, min_updates=1000).epochs == math.ceil(1000 / 11)
+    # the learning-rate plateau waits ceil(19 / 5) = 4 of these short epochs instead of 1
+    assert plan.plateau_patience == 4
 
 
 def test_a_large_data_set_keeps_its_epochs():
     plan = plan_epochs(epochs=5, patience=3, batches_per_epoch=340, min_updates=1000)
-    assert (plan.epochs, plan.patience, plan.raised) == (5, 3, False)
+    assert (plan.epochs, plan.patience, plan.raised, plan.plateau_patience) == (5, 3, False, 1)
     assert plan_epochs(5, 3, 55, min_updates=0) == plan_epochs(5, 3, 55)
 
 
