@@ -9,9 +9,14 @@ the options given.
 """
 
 import math
+import os
 from dataclasses import dataclass, field, fields
 
 from mltc_keras.errors import InputError, reraise
+
+# what an "exists" field's error suggests when its file is missing
+MADE_BY_TRAIN = "train one with `mltc-keras train` or check the path"
+CHECK_THE_PATH = "check the path"
 
 DEFAULT_TRAIN = "data/goemotions/train.csv"
 DEFAULT_VALID = "data/goemotions/valid.csv"
@@ -48,8 +53,8 @@ class TrainOptions(DataOptions):
     arch: str = field(default="bilstm", metadata={"help": "model family (bilstm, bag, embed-head, bert); each one's options are listed in its group below"})
     preset: str = field(default=None, metadata={
         "help": "a named set of model and training values ('seed': the original spec); explicit options win"})
-    train: str = field(default=DEFAULT_TRAIN, metadata={"help": "training CSV"})
-    valid: str = field(default=None, metadata={
+    train: str = field(default=DEFAULT_TRAIN, metadata={"help": "training CSV", "exists": CHECK_THE_PATH})
+    valid: str = field(default=None, metadata={"exists": CHECK_THE_PATH,
         "help": f"validation CSV (default: {DEFAULT_VALID} with the default --train, else a stratified "
                 "split of --train)"})
     valid_fraction: float = field(default=0.1, metadata={"above": 0, "below": 1, "help": "share of --train held out when there is no --valid"})
@@ -129,8 +134,8 @@ class TrainOptions(DataOptions):
 
 @dataclass
 class EvaluateOptions(DataOptions):
-    model: str = field(default=None, metadata={"help": "model file (.keras)", "required": True})
-    data: str = field(default="data/goemotions/test.csv", metadata={"help": "labelled CSV to evaluate on"})
+    model: str = field(default=None, metadata={"help": "model file (.keras)", "required": True, "exists": MADE_BY_TRAIN})
+    data: str = field(default="data/goemotions/test.csv", metadata={"help": "labelled CSV to evaluate on", "exists": CHECK_THE_PATH})
     threshold: float = field(default=None, metadata={"min": 0, "max": 1, "help": "one threshold for every label (default: the model's tuned ones)"})
     json: str = field(default=None, metadata={"help": "also write the metrics as JSON to this file"})
     batch_size: int = field(default=256, metadata={"min": 1, "max": 1 << 20, "help": "prediction batch size"})
@@ -143,9 +148,10 @@ class EvaluateOptions(DataOptions):
 
 @dataclass
 class TuneThresholdsOptions(DataOptions):
-    model: str = field(default=None, metadata={"help": "model file (.keras) whose thresholds are tuned", "required": True})
+    model: str = field(default=None, metadata={"help": "model file (.keras) whose thresholds are tuned", "required": True,
+                                                "exists": MADE_BY_TRAIN})
     data: str = field(default=None, metadata={"help": "labelled CSV to tune on: a validation split, not the test one",
-                                              "required": True})
+                                              "required": True, "exists": CHECK_THE_PATH})
     objective: str = field(default="per-label-f1", metadata={
         "help": "per-label-f1: each label its own best threshold; macro-f1 / micro-f1: one threshold shared by "
                 "every label, the best for that average", "choices": ("per-label-f1", "macro-f1", "micro-f1")})
@@ -158,8 +164,9 @@ class TuneThresholdsOptions(DataOptions):
 
 @dataclass
 class CompareOptions(DataOptions):
-    models: list = field(default=None, metadata={"help": "model files (.keras) to compare", "nargs": "+", "required": True})
-    data: str = field(default="data/goemotions/test.csv", metadata={"help": "labelled CSV to compare them on"})
+    models: list = field(default=None, metadata={"help": "model files (.keras) to compare", "nargs": "+", "required": True,
+                                                  "exists": MADE_BY_TRAIN})
+    data: str = field(default="data/goemotions/test.csv", metadata={"help": "labelled CSV to compare them on", "exists": CHECK_THE_PATH})
     json: str = field(default=None, metadata={"help": "also write the table as JSON to this file"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --json"})
     batch_size: int = field(default=256, metadata={"min": 1, "max": 1 << 20, "help": "prediction batch size"})
@@ -168,10 +175,11 @@ class CompareOptions(DataOptions):
 @dataclass
 class EnsembleOptions(DataOptions):
     models: list = field(default=None, metadata={"help": "member model files (.keras), any archs, the same labels",
-                                                 "nargs": "+", "required": True})
+                                                 "nargs": "+", "required": True,
+                                                 "exists": MADE_BY_TRAIN})
     valid: str = field(default=None, metadata={
         "help": "labelled validation CSV: the weights (with --weights auto) and the thresholds are fitted on it",
-        "required": True})
+        "required": True, "exists": CHECK_THE_PATH})
     output: str = field(default=None, metadata={"help": "the ensemble's model file (.keras)", "required": True})
     weights: str = field(default="auto", metadata={
         "help": "auto: the mix of members with the best tuned macro-F1 on --valid (a grid over the simplex); "
@@ -185,9 +193,10 @@ class EnsembleOptions(DataOptions):
 
 @dataclass
 class PredictOptions:
-    model: str = field(default=None, metadata={"help": "model file (.keras)", "required": True})
+    model: str = field(default=None, metadata={"help": "model file (.keras)", "required": True, "exists": MADE_BY_TRAIN})
     text: list = field(default=None, metadata={"help": "text(s) to classify", "nargs": "+"})
-    input: str = field(default=None, metadata={"help": "CSV (.csv, .csv.gz, ...) or Parquet (.parquet) file of texts to classify, read a chunk at a time"})
+    input: str = field(default=None, metadata={"help": "CSV (.csv, .csv.gz, ...) or Parquet (.parquet) file of texts to classify, read a chunk at a time",
+                                               "exists": CHECK_THE_PATH})
     output: str = field(default=None, metadata={"help": "CSV or Parquet (.parquet) file to write: the input rows (or the --text texts) plus one score column per label and the labels"})
     text_column: str = field(default="text", metadata={"help": "column of --input holding the texts"})
     drop_empty: bool = field(default=False, metadata={"help": "drop --input rows with empty texts instead of failing"})
@@ -206,7 +215,7 @@ class PredictOptions:
 
 @dataclass
 class ExplainOptions:
-    model: str = field(default=None, metadata={"help": "model file (.keras)", "required": True})
+    model: str = field(default=None, metadata={"help": "model file (.keras)", "required": True, "exists": MADE_BY_TRAIN})
     text: list = field(default=None, metadata={"help": "text(s) to explain", "nargs": "+", "required": True})
     label: list = field(default=None, metadata={
         "help": "label(s) to explain (default: the predicted ones, or the top-scored one when none is)", "nargs": "+"})
@@ -225,7 +234,7 @@ class EmbedOptions:
     pretrained: str = field(default=None, metadata={
         "help": "the encoder: a Hugging Face checkpoint folder, hf://org/name or id, or a keras-hub preset name",
         "required": True})
-    input: str = field(default=None, metadata={"help": "CSV of texts to embed", "required": True})
+    input: str = field(default=None, metadata={"help": "CSV of texts to embed", "required": True, "exists": CHECK_THE_PATH})
     output: str = field(default=None, metadata={
         "help": "the .npy file to write: float32, one row per --input row, one column per hidden unit",
         "required": True})
@@ -249,7 +258,7 @@ def _check_model_specs(specs):
 
 @dataclass
 class ExportOptions:
-    model: str = field(default=None, metadata={"help": "model file (.keras)", "required": True})
+    model: str = field(default=None, metadata={"help": "model file (.keras)", "required": True, "exists": MADE_BY_TRAIN})
     format: str = field(default=None, metadata={
         "help": "saved_model: a TF SavedModel taking raw strings (tokenizer in the graph, TensorFlow Text ops); "
                 "onnx: model.onnx taking token ids, beside tokenizer.json and labels.json",
@@ -332,7 +341,17 @@ def validate(opts):
         if f.metadata.get("required") and getattr(opts, f.name) is None:
             raise InputError(f"{flag(f.name)}: required")
         check_value(f, getattr(opts, f.name))
+    for f in option_fields(type(opts)):  # values first; then the files, before any import of Keras
+        if "exists" in f.metadata and getattr(opts, f.name) is not None:
+            check_exists(f, getattr(opts, f.name))
     return opts
+
+
+def check_exists(f, value):
+    """InputError when a path `value` (or one of a list) of an "exists" field `f` is missing."""
+    for path in value if isinstance(value, (list, tuple)) else [value]:
+        if not os.path.exists(path):
+            raise InputError(f"{flag(f.name)} {path}: no such file; {f.metadata['exists']}")
 
 
 def _owners(field_name):

@@ -105,6 +105,32 @@ def test_the_cli_refuses_before_any_work(tmp_path, args):
     assert "Traceback" not in result.stderr and list(tmp_path.iterdir()) == []
 
 
+MISSING = """
+import sys
+from mltc_keras import cli
+code = cli.main({argv!r})
+assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules, 'imported Keras before naming the file'
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["evaluate", "--model", "nope.keras", "--data", "x.csv"], "--model nope.keras"),
+    (["evaluate", "--model", "m.keras", "--data", "gone.csv"], "--data gone.csv"),
+    (["compare", "--models", "m.keras", "gone.keras"], "--models gone.keras"),
+    (["predict", "--model", "m.keras", "--input", "gone.csv", "--output", "o.csv"], "--input gone.csv"),
+    (["train", "--train", "gone.csv"], "--train gone.csv"),
+    (["train", "--train", "m.keras", "--valid", "gone.csv", "--epochs", "0"], "--epochs 0"),  # values come first
+])
+def test_a_missing_input_file_is_named_at_once(tmp_path, argv, named):
+    (tmp_path / "m.keras").write_bytes(b"")
+    result = subprocess.run([sys.executable, "-c", MISSING.format(argv=argv)], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [result.stderr.strip()] and result.stderr.startswith(f"error: {named}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]
+
+
 def test_the_cli_module_imports_neither_keras_nor_tensorflow(tmp_path):
     code = ("import sys; import mltc_keras.cli; from mltc_keras.cli import build_parser; build_parser(); "
             "print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'keras_hub', 'fastapi', 'uvicorn', 'prometheus_client') "
