@@ -89,11 +89,13 @@ def data_dir(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def learned(tmp_path_factory):
-    """Tiny models of every arch that learned the cue words (tests/learned_models.py), made on first use."""
+def learned(tmp_path_factory, worker_id):
+    """Tiny models of every arch that learned the cue words (tests/learned_models.py), made on first use,
+    once for all xdist workers (their temporary folders share a parent)."""
     from learned_models import LearnedModels
 
-    return LearnedModels(tmp_path_factory.mktemp("learned"))
+    base = tmp_path_factory.getbasetemp()
+    return LearnedModels((base if worker_id == "master" else base.parent) / "learned")
 
 
 def train_tiny_bag(root):

@@ -1,5 +1,14 @@
 """Tiny models of every arch trained on the cue-word CSVs, once per test session and only when a
-test asks for one: the learning test checks their F1, the explanation and ensemble tests use them."""
+test asks for one: the learning test checks their F1, the explanation and ensemble tests use them.
+
+Under pytest-xdist the workers share one folder: the first worker to ask for an arch trains it
+while the others wait on its lock, then every worker reads the same model file."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
 
 from conftest import write_splits
 from tiny_bert import make_tiny_bert
@@ -11,23 +20,45 @@ SMALL = {"bilstm": dict(embedding_dim=16, lstm_units=8, attention_units=8, dense
          "bert": dict(learning_rate=1e-3)}
 
 
+@dataclass
+class Learned:
+    output: Path
+    model: object  # the TextClassifier, read back from `output`
+    warning: str   # what training warned (None: nothing)
+
+
 class LearnedModels:
     def __init__(self, root):
-        self.root = write_splits(root, train=400, valid=100, test=200, seed=11)
-        make_tiny_bert(root / "tiny-bert", hidden=64, heads=4, intermediate=64, layers=1)
+        root.mkdir(parents=True, exist_ok=True)
+        with FileLock(root / "data.lock"):
+            if not (root / "tiny-bert").exists():
+                write_splits(root, train=400, valid=100, test=200, seed=11)
+                make_tiny_bert(root / "tiny-bert.partial", hidden=64, heads=4, intermediate=64, layers=1)
+                (root / "tiny-bert.partial").rename(root / "tiny-bert")
+        self.root = root
         self.results = {}
 
     def result(self, arch):
-        """The TrainResult of `arch` (output path, model, warning), trained on first use."""
+        """The Learned `arch` model, trained on first use by whichever worker asks first."""
         if arch not in self.results:
-            import mltc_keras
+            from mltc_keras.models.text_classifier import load_classifier
 
-            extra = {"pretrained": str(self.root / "tiny-bert")} if arch in ("embed-head", "bert") else {}
-            self.results[arch] = mltc_keras.train(
-                arch=arch, train=str(self.root / "train.csv"), valid=str(self.root / "valid.csv"),
-                output=str(self.root / f"{arch}.keras"), logs_dir=str(self.root / "logs"),
-                cache_dir=str(self.root / "cache"), max_length=16, **{"min_updates": 300, **SMALL[arch]}, **extra)
+            record = self.root / f"{arch}.json"
+            with FileLock(self.root / f"{arch}.lock"):
+                if not record.exists():
+                    record.write_text(json.dumps({"warning": self._train(arch).warning}))
+            output = self.root / f"{arch}.keras"
+            self.results[arch] = Learned(output, load_classifier(output), json.loads(record.read_text())["warning"])
         return self.results[arch]
+
+    def _train(self, arch):
+        import mltc_keras
+
+        extra = {"pretrained": str(self.root / "tiny-bert")} if arch in ("embed-head", "bert") else {}
+        return mltc_keras.train(
+            arch=arch, train=str(self.root / "train.csv"), valid=str(self.root / "valid.csv"),
+            output=str(self.root / f"{arch}.keras"), logs_dir=str(self.root / "logs"),
+            cache_dir=str(self.root / "cache"), max_length=16, **{"min_updates": 300, **SMALL[arch]}, **extra)
 
     def path(self, arch):
         return self.result(arch).output
