@@ -1,10 +1,12 @@
 import os
+import shutil
 import subprocess
 import sys
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from filelock import FileLock
 
 LABELS = ["joy", "anger", "question"]
 CUES = {"joy": "happy", "anger": "furious", "question": "why"}
@@ -88,14 +90,51 @@ def data_dir(tmp_path):
     return tmp_path
 
 
+def shared_root(tmp_path_factory, worker_id):
+    """A folder every xdist worker of this session sees (their own temporary folders share a parent)."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+def made_once(tmp_path_factory, worker_id, name, build):
+    """A private copy of the folder `build(folder)` fills: built once for all workers of the session,
+    by the first to ask, under a file lock; each caller gets its own copy to write in."""
+    shared = shared_root(tmp_path_factory, worker_id) / "made-once" / name
+    shared.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{shared}.lock"):
+        if not shared.exists():
+            partial = shared.with_name(f"{name}.partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir()
+            build(partial)
+            partial.rename(shared)
+    copy = tmp_path_factory.mktemp(name)
+    shutil.copytree(shared, copy, dirs_exist_ok=True)
+    return copy
+
+
+def _train_tiny_bilstm(root):
+    write_csv(root / "train.csv", make_rows(160, seed=1))
+    write_csv(root / "test.csv", make_rows(48, seed=3))
+    result = run_cli("train", "--arch", "bilstm", "--train", "train.csv", "--epochs", "2",
+                     "--output", "models/tiny.keras", *TINY_MODEL, cwd=root)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_bilstm(tmp_path_factory, worker_id):
+    """A folder with train.csv, test.csv and models/tiny.keras, a tiny bilstm trained for 2 epochs
+    through the CLI (with its logs/): trained once a session, each test module writing in its own copy."""
+    return made_once(tmp_path_factory, worker_id, "tiny-bilstm", _train_tiny_bilstm)
+
+
 @pytest.fixture(scope="session")
 def learned(tmp_path_factory, worker_id):
     """Tiny models of every arch that learned the cue words (tests/learned_models.py), made on first use,
     once for all xdist workers (their temporary folders share a parent)."""
     from learned_models import LearnedModels
 
-    base = tmp_path_factory.getbasetemp()
-    return LearnedModels((base if worker_id == "master" else base.parent) / "learned")
+    return LearnedModels(shared_root(tmp_path_factory, worker_id) / "learned")
 
 
 def train_tiny_bag(root):

@@ -9,33 +9,21 @@ import pytest
 from conftest import LABELS, TINY_MODEL, make_rows, run_cli, run_python, write_csv
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """One tiny model trained through the CLI, shared by the tests that only read it."""
-    root = tmp_path_factory.mktemp("trained")
-    write_csv(root / "train.csv", make_rows(160, seed=1))
-    write_csv(root / "test.csv", make_rows(48, seed=3))
-    result = run_cli("train", "--arch", "bilstm", "--train", "train.csv", "--epochs", "2",
-                     "--output", "models/tiny.keras", *TINY_MODEL, cwd=root)
-    assert result.returncode == 0, result.stderr
-    return root
-
-
-def test_train_writes_model_and_run_logs(trained):
-    assert (trained / "models" / "tiny.keras").is_file()
-    run = trained / "logs" / "tiny"
+def test_train_writes_model_and_run_logs(tiny_bilstm):
+    assert (tiny_bilstm / "models" / "tiny.keras").is_file()
+    run = tiny_bilstm / "logs" / "tiny"
     assert (run / "best.keras").is_file()
     assert (run / "tensorboard").is_dir()
     history = list(csv.DictReader(open(run / "history.csv")))
     assert len(history) == 2 and {"val_micro_f1", "val_macro_f1", "val_auc", "train_seconds"} <= set(history[0])
     assert not (run / "backup").exists(), "a finished run keeps no resume state"
-    assert not list((trained / "models").glob(".*tmp*")), "no temporary file left behind"
+    assert not list((tiny_bilstm / "models").glob(".*tmp*")), "no temporary file left behind"
 
 
-def test_evaluate_json_has_every_metric(trained):
-    result = run_cli("evaluate", "--model", "models/tiny.keras", "--data", "test.csv", "--json", "m.json", cwd=trained)
+def test_evaluate_json_has_every_metric(tiny_bilstm):
+    result = run_cli("evaluate", "--model", "models/tiny.keras", "--data", "test.csv", "--json", "m.json", cwd=tiny_bilstm)
     assert result.returncode == 0, result.stderr
-    report = json.loads((trained / "m.json").read_text())
+    report = json.loads((tiny_bilstm / "m.json").read_text())
     for key in ("micro_f1", "macro_f1", "samples_f1", "micro_precision", "micro_recall", "hamming_loss",
                 "subset_accuracy", "roc_auc_macro"):
         assert isinstance(report[key], float), key
@@ -45,29 +33,29 @@ def test_evaluate_json_has_every_metric(trained):
         assert label in result.stdout
 
 
-def test_evaluate_threshold_override(trained):
+def test_evaluate_threshold_override(tiny_bilstm):
     result = run_cli("evaluate", "--model", "models/tiny.keras", "--data", "test.csv", "--threshold", "0.5",
-                     "--json", "half.json", cwd=trained)
+                     "--json", "half.json", cwd=tiny_bilstm)
     assert result.returncode == 0, result.stderr
-    report = json.loads((trained / "half.json").read_text())
+    report = json.loads((tiny_bilstm / "half.json").read_text())
     assert all(row["threshold"] == 0.5 for row in report["per_label"])
 
 
-def test_predict_texts_and_csv(trained):
-    result = run_cli("predict", "--model", "models/tiny.keras", "--text", "so happy today", "why why", cwd=trained)
+def test_predict_texts_and_csv(tiny_bilstm):
+    result = run_cli("predict", "--model", "models/tiny.keras", "--text", "so happy today", "why why", cwd=tiny_bilstm)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["text"] for line in lines] == ["so happy today", "why why"]
     assert set(lines[0]["scores"]) == set(LABELS) and isinstance(lines[0]["labels"], list)
 
-    write_csv(trained / "in.csv", [("id1", "so happy"), ("id2", "furious day")], header=("id", "text"))
-    result = run_cli("predict", "--model", "models/tiny.keras", "--input", "in.csv", "--output", "out.csv", cwd=trained)
+    write_csv(tiny_bilstm / "in.csv", [("id1", "so happy"), ("id2", "furious day")], header=("id", "text"))
+    result = run_cli("predict", "--model", "models/tiny.keras", "--input", "in.csv", "--output", "out.csv", cwd=tiny_bilstm)
     assert result.returncode == 0, result.stderr
-    rows = list(csv.DictReader(open(trained / "out.csv")))
+    rows = list(csv.DictReader(open(tiny_bilstm / "out.csv")))
     assert [r["id"] for r in rows] == ["id1", "id2"]
     assert {f"score_{label}" for label in LABELS} | {"predicted_labels", "text"} <= set(rows[0])
 
-    again = run_cli("predict", "--model", "models/tiny.keras", "--input", "in.csv", "--output", "out.csv", cwd=trained)
+    again = run_cli("predict", "--model", "models/tiny.keras", "--input", "in.csv", "--output", "out.csv", cwd=tiny_bilstm)
     assert again.returncode == 2 and "--overwrite" in again.stderr
 
 
@@ -82,11 +70,11 @@ np.save("{out}", np.stack([model.predict(ids, verbose=0), mltc_keras.load("{path
 """
 
 
-def test_reload_in_two_fresh_processes_gives_identical_probabilities(trained):
+def test_reload_in_two_fresh_processes_gives_identical_probabilities(tiny_bilstm):
     outs = []
     for i in range(2):
-        out = trained / f"reload{i}.npy"
-        result = run_python(RELOAD.format(path="models/tiny.keras", labels=LABELS, out=out), cwd=trained)
+        out = tiny_bilstm / f"reload{i}.npy"
+        result = run_python(RELOAD.format(path="models/tiny.keras", labels=LABELS, out=out), cwd=tiny_bilstm)
         assert result.returncode == 0, result.stderr
         outs.append(np.load(out))
     np.testing.assert_array_equal(outs[0], outs[1])
@@ -110,13 +98,13 @@ def test_python_api_model_reloads_identically_elsewhere(data_dir):
     assert len(thresholds) == len(LABELS) and all(0 < t < 1 for t in thresholds)
 
 
-def test_existing_output_is_not_overwritten(trained):
-    before = (trained / "models" / "tiny.keras").read_bytes()
+def test_existing_output_is_not_overwritten(tiny_bilstm):
+    before = (tiny_bilstm / "models" / "tiny.keras").read_bytes()
     result = run_cli("train", "--train", "train.csv", "--epochs", "1", "--output", "models/tiny.keras", *TINY_MODEL,
-                     cwd=trained)
+                     cwd=tiny_bilstm)
     assert result.returncode == 2
     assert "--overwrite" in result.stderr
-    assert (trained / "models" / "tiny.keras").read_bytes() == before
+    assert (tiny_bilstm / "models" / "tiny.keras").read_bytes() == before
 
 
 def test_bad_labels_fail_with_one_line_and_write_nothing(data_dir):
@@ -130,9 +118,9 @@ def test_bad_labels_fail_with_one_line_and_write_nothing(data_dir):
     assert not (data_dir / "m.keras").exists() and not (data_dir / "logs").exists()
 
 
-def test_evaluate_names_missing_and_extra_labels(trained):
-    write_csv(trained / "other.csv", [("so happy", 1, 0, 1)], header=("text", "joy", "anger", "sadness"))
-    result = run_cli("evaluate", "--model", "models/tiny.keras", "--data", "other.csv", cwd=trained)
+def test_evaluate_names_missing_and_extra_labels(tiny_bilstm):
+    write_csv(tiny_bilstm / "other.csv", [("so happy", 1, 0, 1)], header=("text", "joy", "anger", "sadness"))
+    result = run_cli("evaluate", "--model", "models/tiny.keras", "--data", "other.csv", cwd=tiny_bilstm)
     assert result.returncode == 2
     assert "question" in result.stderr and "sadness" in result.stderr
 

@@ -11,17 +11,15 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import LABELS, TINY_MODEL, run_cli, write_splits
+from conftest import LABELS, TINY_MODEL, made_once, run_cli, write_splits
 from mltc_keras.data.atomic import write_dir_atomic
 from mltc_keras.evaluation.metrics import PREDICTION_METRICS, SCORE_METRICS
 from mltc_keras.evaluation.thresholds import make_grid, tune_for
 from report_checks import linked_files, png_size
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    """A tiny bilstm and a tiny bag model, trained on the same files."""
-    root = write_splits(tmp_path_factory.mktemp("tools"), test=48)
+def _train_two(root):
+    write_splits(root, test=48)
     result = run_cli("train", "--arch", "bilstm", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "2",
                      "--output", "bilstm.keras", *TINY_MODEL, cwd=root)
     assert result.returncode == 0, result.stderr
@@ -29,7 +27,12 @@ def models(tmp_path_factory):
                      "--embedding-dim", "8", "--hidden-units", "8,4", "--min-count", "1", "--max-length", "16",
                      "--output", "bag.keras", cwd=root)
     assert result.returncode == 0, result.stderr
-    return root
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory, worker_id):
+    """A tiny bilstm and a tiny bag model, trained on the same files (once a session)."""
+    return made_once(tmp_path_factory, worker_id, "tools", _train_two)
 
 
 def test_evaluate_json_csv_and_report(models):

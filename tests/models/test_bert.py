@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import run_cli, run_python
+from conftest import made_once, run_cli, run_python
 from tiny_bert import train_on_tiny_bert
 
 SMALL = ["--max-length", "16", "--batch-size", "16", "--learning-rate", "1e-3"]
@@ -13,8 +13,9 @@ TEXTS = ["so happy today", "furious why", "the a day", ""]
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    return train_on_tiny_bert(tmp_path_factory.mktemp("bert"), "bert", "models/b.keras", "--epochs", "2", *SMALL)
+def trained(tmp_path_factory, worker_id):
+    return made_once(tmp_path_factory, worker_id, "bert",
+                     lambda root: train_on_tiny_bert(root, "bert", "models/b.keras", "--epochs", "2", *SMALL))
 
 
 def test_defaults_are_adamw_with_warmup_and_linear_decay(trained):
