@@ -96,18 +96,29 @@ def shared_root(tmp_path_factory, worker_id):
     return base if worker_id == "master" else base.parent
 
 
+def build_once(target, build):
+    """`target`, made by `build(partial)` under a `partial` name and renamed, unless a process
+    (another xdist worker) already made it: the first to ask builds while the others wait on a lock."""
+    with FileLock(f"{target}.lock"):
+        if not target.exists():
+            partial = target.with_name(f"{target.name}.partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            build(partial)
+            partial.rename(target)
+    return target
+
+
 def made_once(tmp_path_factory, worker_id, name, build):
     """A private copy of the folder `build(folder)` fills: built once for all workers of the session,
-    by the first to ask, under a file lock; each caller gets its own copy to write in."""
+    by the first to ask; each caller gets its own copy to write in."""
     shared = shared_root(tmp_path_factory, worker_id) / "made-once" / name
     shared.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(f"{shared}.lock"):
-        if not shared.exists():
-            partial = shared.with_name(f"{name}.partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            partial.mkdir()
-            build(partial)
-            partial.rename(shared)
+
+    def fill(partial):
+        partial.mkdir()
+        build(partial)
+
+    build_once(shared, fill)
     copy = tmp_path_factory.mktemp(name)
     shutil.copytree(shared, copy, dirs_exist_ok=True)
     return copy

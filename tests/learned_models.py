@@ -4,13 +4,12 @@ test asks for one: the learning test checks their F1, the explanation and ensemb
 Under pytest-xdist the workers share one folder: the first worker to ask for an arch trains it
 while the others wait on its lock, then every worker reads the same model file."""
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from filelock import FileLock
-
-from conftest import write_splits
+from conftest import build_once, write_splits
 from tiny_bert import make_tiny_bert
 
 SMALL = {"bilstm": dict(embedding_dim=16, lstm_units=8, attention_units=8, dense_units=16, init_embeddings="none",
@@ -30,11 +29,12 @@ class Learned:
 class LearnedModels:
     def __init__(self, root):
         root.mkdir(parents=True, exist_ok=True)
-        with FileLock(root / "data.lock"):
-            if not (root / "tiny-bert").exists():
-                write_splits(root, train=400, valid=100, test=200, seed=11)
-                make_tiny_bert(root / "tiny-bert.partial", hidden=64, heads=4, intermediate=64, layers=1)
-                (root / "tiny-bert.partial").rename(root / "tiny-bert")
+
+        def data(checkpoint):  # the checkpoint is renamed into place last, so it marks the CSVs as written
+            write_splits(root, train=400, valid=100, test=200, seed=11)
+            make_tiny_bert(checkpoint, hidden=64, heads=4, intermediate=64, layers=1)
+
+        build_once(root / "tiny-bert", data)
         self.root = root
         self.results = {}
 
@@ -43,22 +43,21 @@ class LearnedModels:
         if arch not in self.results:
             from mltc_keras.models.text_classifier import load_classifier
 
-            record = self.root / f"{arch}.json"
-            with FileLock(self.root / f"{arch}.lock"):
-                if not record.exists():
-                    record.write_text(json.dumps({"warning": self._train(arch).warning}))
+            record = build_once(self.root / f"{arch}.json", functools.partial(self._train, arch))
             output = self.root / f"{arch}.keras"
             self.results[arch] = Learned(output, load_classifier(output), json.loads(record.read_text())["warning"])
         return self.results[arch]
 
-    def _train(self, arch):
+    def _train(self, arch, record):
+        """Train `arch` into root/ARCH.keras and write what it warned into `record`."""
         import mltc_keras
 
         extra = {"pretrained": str(self.root / "tiny-bert")} if arch in ("embed-head", "bert") else {}
-        return mltc_keras.train(
+        result = mltc_keras.train(
             arch=arch, train=str(self.root / "train.csv"), valid=str(self.root / "valid.csv"),
             output=str(self.root / f"{arch}.keras"), logs_dir=str(self.root / "logs"),
             cache_dir=str(self.root / "cache"), max_length=16, **{"min_updates": 300, **SMALL[arch]}, **extra)
+        record.write_text(json.dumps({"warning": result.warning}))
 
     def path(self, arch):
         return self.result(arch).output
