@@ -8,6 +8,10 @@ import numpy as np
 import pytest
 from filelock import FileLock
 
+from mltc_keras.allocator import keep_freed_memory
+
+keep_freed_memory()  # as the CLI does for its own process: in-process training here runs at its speed
+
 LABELS = ["joy", "anger", "question"]
 CUES = {"joy": "happy", "anger": "furious", "question": "why"}
 FILLER = "the a day today it was really very so and then we this".split()
@@ -63,6 +67,39 @@ def run_cli(*args, cwd, env=None):
     full_env = {**os.environ, "MLTC_KERAS_CACHE": str(cwd / "cache"), **(env or {})}
     return subprocess.run([sys.executable, "-m", "mltc_keras", *map(str, args)], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=600)
+
+
+def cli(*args, cwd):
+    """`mltc-keras ARGS` run in this process, in `cwd` with its own cache (the shape of `run_cli`'s
+    result): for what a command does with its input, where a fresh interpreter only adds
+    TensorFlow's start-up (about 10 s here). Reloading, signals and start-up checks use `run_cli`."""
+    import contextlib
+    import io
+    import warnings
+
+    from mltc_keras.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    here, cache, formatwarning = os.getcwd(), os.environ.get("MLTC_KERAS_CACHE"), warnings.formatwarning
+    os.environ["MLTC_KERAS_CACHE"] = str(cwd / "cache")
+    try:
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), warnings.catch_warnings():
+            warnings.resetwarnings()  # a fresh interpreter's filters, and to stderr, not to pytest's record
+            warnings.simplefilter("default")
+            for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+                warnings.simplefilter("ignore", category)
+            warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: sys.stderr.write(
+                warnings.formatwarning(message, category, filename, lineno, line))
+            code = main([str(arg) for arg in args])
+    finally:
+        os.chdir(here)
+        warnings.formatwarning = formatwarning
+        if cache is None:
+            os.environ.pop("MLTC_KERAS_CACHE")
+        else:
+            os.environ["MLTC_KERAS_CACHE"] = cache
+    return subprocess.CompletedProcess(args, code, stdout.getvalue(), stderr.getvalue())
 
 
 def error_lines(result):

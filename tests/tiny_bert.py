@@ -6,7 +6,7 @@ import json
 import numpy as np
 from safetensors.numpy import save_file
 
-from conftest import CUES, FILLER, make_rows, run_cli, write_csv
+from conftest import CUES, FILLER, cli, make_rows, write_csv
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 WORDS = sorted(set(FILLER) | set(CUES.values()) | {"so", "furious", "happy", "!", "?", "."})
@@ -98,7 +98,7 @@ def train_on_tiny_bert(root, arch, output, *options):
     make_tiny_bert(root / "tiny-bert")
     write_csv(root / "train.csv", make_rows(160, seed=1))
     write_csv(root / "valid.csv", make_rows(48, seed=2))
-    result = run_cli("train", "--arch", arch, "--pretrained", "tiny-bert", "--train", "train.csv", "--valid",
-                     "valid.csv", "--output", output, *options, cwd=root)
+    result = cli("train", "--arch", arch, "--pretrained", "tiny-bert", "--train", "train.csv", "--valid",
+                 "valid.csv", "--output", output, *options, cwd=root)
     assert result.returncode == 0, result.stderr
     return root

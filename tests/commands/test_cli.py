@@ -1,4 +1,5 @@
-"""The CLI in subprocesses: train, evaluate, predict, reload elsewhere, resume, refuse bad input."""
+"""The CLI: train, evaluate, predict, reload elsewhere, resume, refuse bad input. Start-up, reloading and
+signals run in subprocesses; what a command does with its input runs in this process (`cli`)."""
 
 import csv
 import json
@@ -6,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import LABELS, TINY_MODEL, make_rows, run_cli, run_python, write_csv
+from conftest import LABELS, TINY_MODEL, cli, make_rows, run_cli, run_python, write_csv
 
 
 def test_train_writes_model_and_run_logs(tiny_bilstm):
@@ -34,28 +35,28 @@ def test_evaluate_json_has_every_metric(tiny_bilstm):
 
 
 def test_evaluate_threshold_override(tiny_bilstm):
-    result = run_cli("evaluate", "--model", "models/tiny.keras", "--data", "test.csv", "--threshold", "0.5",
-                     "--json", "half.json", cwd=tiny_bilstm)
+    result = cli("evaluate", "--model", "models/tiny.keras", "--data", "test.csv", "--threshold", "0.5",
+                 "--json", "half.json", cwd=tiny_bilstm)
     assert result.returncode == 0, result.stderr
     report = json.loads((tiny_bilstm / "half.json").read_text())
     assert all(row["threshold"] == 0.5 for row in report["per_label"])
 
 
 def test_predict_texts_and_csv(tiny_bilstm):
-    result = run_cli("predict", "--model", "models/tiny.keras", "--text", "so happy today", "why why", cwd=tiny_bilstm)
+    result = cli("predict", "--model", "models/tiny.keras", "--text", "so happy today", "why why", cwd=tiny_bilstm)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["text"] for line in lines] == ["so happy today", "why why"]
     assert set(lines[0]["scores"]) == set(LABELS) and isinstance(lines[0]["labels"], list)
 
     write_csv(tiny_bilstm / "in.csv", [("id1", "so happy"), ("id2", "furious day")], header=("id", "text"))
-    result = run_cli("predict", "--model", "models/tiny.keras", "--input", "in.csv", "--output", "out.csv", cwd=tiny_bilstm)
+    result = cli("predict", "--model", "models/tiny.keras", "--input", "in.csv", "--output", "out.csv", cwd=tiny_bilstm)
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(open(tiny_bilstm / "out.csv")))
     assert [r["id"] for r in rows] == ["id1", "id2"]
     assert {f"score_{label}" for label in LABELS} | {"predicted_labels", "text"} <= set(rows[0])
 
-    again = run_cli("predict", "--model", "models/tiny.keras", "--input", "in.csv", "--output", "out.csv", cwd=tiny_bilstm)
+    again = cli("predict", "--model", "models/tiny.keras", "--input", "in.csv", "--output", "out.csv", cwd=tiny_bilstm)
     assert again.returncode == 2 and "--overwrite" in again.stderr
 
 
@@ -85,10 +86,10 @@ def test_python_api_model_reloads_identically_elsewhere(data_dir):
     import mltc_keras
     from mltc_keras.serving.predictor import Predictor
 
-    result = mltc_keras.train(train=str(data_dir / "train.csv"), valid=str(data_dir / "valid.csv"), epochs=1,
-                              output=str(data_dir / "api.keras"), logs_dir=str(data_dir / "logs"),
-                              cache_dir=str(data_dir / "cache"), embedding_dim=8, lstm_units=4, attention_units=4,
-                              dense_units=8, max_length=16, batch_size=16)
+    result = mltc_keras.train(arch="bag", train=str(data_dir / "train.csv"), valid=str(data_dir / "valid.csv"),
+                              epochs=1, output=str(data_dir / "api.keras"), logs_dir=str(data_dir / "logs"),
+                              cache_dir=str(data_dir / "cache"), embedding_dim=8, hidden_units="8", min_count=1,
+                              max_length=16, batch_size=16)
     texts = ["so happy today", "furious why", "the a day"]
     here = Predictor(result.model).predict_proba(texts)
     reload = run_python(RELOAD.format(path=data_dir / "api.keras", labels=LABELS, out=data_dir / "r.npy"), cwd=data_dir)
@@ -100,8 +101,8 @@ def test_python_api_model_reloads_identically_elsewhere(data_dir):
 
 def test_existing_output_is_not_overwritten(tiny_bilstm):
     before = (tiny_bilstm / "models" / "tiny.keras").read_bytes()
-    result = run_cli("train", "--train", "train.csv", "--epochs", "1", "--output", "models/tiny.keras", *TINY_MODEL,
-                     cwd=tiny_bilstm)
+    result = cli("train", "--train", "train.csv", "--epochs", "1", "--output", "models/tiny.keras", *TINY_MODEL,
+                 cwd=tiny_bilstm)
     assert result.returncode == 2
     assert "--overwrite" in result.stderr
     assert (tiny_bilstm / "models" / "tiny.keras").read_bytes() == before
@@ -111,7 +112,7 @@ def test_bad_labels_fail_with_one_line_and_write_nothing(data_dir):
     rows = make_rows(20)
     rows[4] = (rows[4][0], 2, 0, 1)
     write_csv(data_dir / "bad.csv", rows)
-    result = run_cli("train", "--train", "bad.csv", "--epochs", "1", "--output", "m.keras", *TINY_MODEL, cwd=data_dir)
+    result = cli("train", "--train", "bad.csv", "--epochs", "1", "--output", "m.keras", *TINY_MODEL, cwd=data_dir)
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "bad.csv" in errors[0] and "row 5" in errors[0] and "'joy'" in errors[0]
@@ -120,7 +121,7 @@ def test_bad_labels_fail_with_one_line_and_write_nothing(data_dir):
 
 def test_evaluate_names_missing_and_extra_labels(tiny_bilstm):
     write_csv(tiny_bilstm / "other.csv", [("so happy", 1, 0, 1)], header=("text", "joy", "anger", "sadness"))
-    result = run_cli("evaluate", "--model", "models/tiny.keras", "--data", "other.csv", cwd=tiny_bilstm)
+    result = cli("evaluate", "--model", "models/tiny.keras", "--data", "other.csv", cwd=tiny_bilstm)
     assert result.returncode == 2
     assert "question" in result.stderr and "sadness" in result.stderr
 
@@ -153,7 +154,7 @@ def test_killed_run_resumes_from_last_epoch(data_dir):
 
     args = ["train", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "3", "--patience", "5",
             "--output", "r.keras", *TINY_MODEL]
-    resumed = run_cli(*args, cwd=data_dir)
+    resumed = cli(*args, cwd=data_dir)
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming run 'r'" in resumed.stderr
     assert "Epoch 3/3" in resumed.stdout and "Epoch 1/3" not in resumed.stdout
@@ -197,8 +198,8 @@ def test_help_shows_options_and_defaults(tmp_path, command, expected):
 
 
 def test_mirrored_strategy_trains(data_dir):
-    result = run_cli("train", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "1", "--strategy", "mirrored",
-                     "--output", "m.keras", *TINY_MODEL, cwd=data_dir)
+    result = cli("train", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "1", "--strategy", "mirrored",
+                 "--output", "m.keras", *TINY_MODEL, cwd=data_dir)
     assert result.returncode == 0, result.stderr
     assert (data_dir / "m.keras").is_file()
 
@@ -224,9 +225,9 @@ def test_mirrored_strategy_holds_the_variables():
 
 def test_bag_arch_trains_with_its_own_vocabulary_and_reloads(data_dir):
     # no --max-length: it comes from the training texts (a few words each: the floor, 32)
-    result = run_cli("train", "--arch", "bag", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "2",
-                     "--embedding-dim", "8", "--hidden-units", "8,4", "--min-count", "1",
-                     "--output", "bag.keras", cwd=data_dir)
+    result = cli("train", "--arch", "bag", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "2",
+                 "--embedding-dim", "8", "--hidden-units", "8,4", "--min-count", "1",
+                 "--output", "bag.keras", cwd=data_dir)
     assert result.returncode == 0, result.stderr
     assert "max length 32 tokens: reads 100.00% of the training texts whole" in result.stderr
     code = ("import mltc_keras; p = mltc_keras.load('bag.keras'); m = p.model;"
@@ -250,11 +251,11 @@ def test_bag_arch_trains_with_its_own_vocabulary_and_reloads(data_dir):
 def test_each_loss_trains_and_is_stored(data_dir):
     import mltc_keras
 
-    tiny = dict(zip((a.lstrip("-").replace("-", "_") for a in TINY_MODEL[::2]), map(int, TINY_MODEL[1::2])))
     losses = ["focal", "weighted-bce"]
-    for loss in losses:
-        mltc_keras.train(train=str(data_dir / "train.csv"), valid=str(data_dir / "valid.csv"), epochs=1, loss=loss,
-                         output=str(data_dir / f"{loss}.keras"), logs_dir=str(data_dir / "logs"), **tiny)
+    for loss in losses:  # the loss is the training loop's, not the arch's: bag, the quickest to build
+        mltc_keras.train(arch="bag", train=str(data_dir / "train.csv"), valid=str(data_dir / "valid.csv"), epochs=1,
+                         loss=loss, output=str(data_dir / f"{loss}.keras"), logs_dir=str(data_dir / "logs"),
+                         embedding_dim=8, hidden_units="8", min_count=1, max_length=16, batch_size=16)
     out = run_python(f"import mltc_keras; print([mltc_keras.load(f'{{l}}.keras').model.options['loss'] for l in {losses!r}])",
                      cwd=data_dir)
     assert out.stdout.strip() == str(losses), out.stderr
@@ -266,7 +267,7 @@ def test_each_loss_trains_and_is_stored(data_dir):
 ])
 def test_degenerate_training_files_are_refused(tmp_path, rows, message):
     write_csv(tmp_path / "d.csv", rows)
-    result = run_cli("train", "--train", "d.csv", "--epochs", "1", "--output", "m.keras", *TINY_MODEL, cwd=tmp_path)
+    result = cli("train", "--train", "d.csv", "--epochs", "1", "--output", "m.keras", *TINY_MODEL, cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr.strip().splitlines()[-1]
     assert [p.name for p in tmp_path.iterdir()] == ["d.csv"]
@@ -274,7 +275,7 @@ def test_degenerate_training_files_are_refused(tmp_path, rows, message):
 
 def test_a_one_row_training_file_with_a_validation_file_trains(data_dir):
     write_csv(data_dir / "one.csv", make_rows(1, seed=5))
-    result = run_cli("train", "--train", "one.csv", "--valid", "valid.csv", "--epochs", "2", "--output", "one.keras",
-                     *TINY_MODEL, cwd=data_dir)
+    result = cli("train", "--train", "one.csv", "--valid", "valid.csv", "--epochs", "2", "--output", "one.keras",
+                 *TINY_MODEL, cwd=data_dir)
     assert result.returncode == 0, result.stderr
     assert (data_dir / "one.keras").is_file()

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import LABELS, TINY_MODEL, made_once, run_cli, write_splits
+from conftest import LABELS, TINY_MODEL, cli, made_once, write_splits
 from mltc_keras.data.atomic import write_dir_atomic
 from mltc_keras.evaluation.metrics import PREDICTION_METRICS, SCORE_METRICS
 from mltc_keras.evaluation.thresholds import make_grid, tune_for
@@ -20,12 +20,12 @@ from report_checks import linked_files, png_size
 
 def _train_two(root):
     write_splits(root, test=48)
-    result = run_cli("train", "--arch", "bilstm", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "2",
-                     "--output", "bilstm.keras", *TINY_MODEL, cwd=root)
+    result = cli("train", "--arch", "bilstm", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "2",
+                 "--output", "bilstm.keras", *TINY_MODEL, cwd=root)
     assert result.returncode == 0, result.stderr
-    result = run_cli("train", "--arch", "bag", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "2",
-                     "--embedding-dim", "8", "--hidden-units", "8,4", "--min-count", "1", "--max-length", "16",
-                     "--output", "bag.keras", cwd=root)
+    result = cli("train", "--arch", "bag", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "2",
+                 "--embedding-dim", "8", "--hidden-units", "8,4", "--min-count", "1", "--max-length", "16",
+                 "--output", "bag.keras", cwd=root)
     assert result.returncode == 0, result.stderr
 
 
@@ -36,8 +36,8 @@ def models(tmp_path_factory, worker_id):
 
 
 def test_evaluate_json_csv_and_report(models):
-    result = run_cli("evaluate", "--model", "bilstm.keras", "--data", "test.csv", "--json", "m.json",
-                     "--per-label-csv", "per_label.csv", "--report", "report", cwd=models)
+    result = cli("evaluate", "--model", "bilstm.keras", "--data", "test.csv", "--json", "m.json",
+                 "--per-label-csv", "per_label.csv", "--report", "report", cwd=models)
     assert result.returncode == 0, result.stderr
     report = json.loads((models / "m.json").read_text())
     for key in (*PREDICTION_METRICS, *SCORE_METRICS):
@@ -108,8 +108,8 @@ def test_evaluate_refuses_existing_outputs_without_overwrite(models, monkeypatch
     assert (models / "exists.json").read_text() == "{}" and (models / "notes" / "mine.txt").read_text() == "keep me"
     assert (models / "site" / "index.html").read_text() == "my own site"
 
-    result = run_cli("evaluate", "--model", "bag.keras", "--data", "test.csv", "--report", "old_report",
-                     "--json", "exists.json", "--overwrite", cwd=models)
+    result = cli("evaluate", "--model", "bag.keras", "--data", "test.csv", "--report", "old_report",
+                 "--json", "exists.json", "--overwrite", cwd=models)
     assert result.returncode == 0, result.stderr
     assert "bag.keras" in (models / "old_report" / "index.html").read_text()
     assert not (models / "old_report" / "extra.txt").exists(), "the old report is replaced whole"
@@ -147,7 +147,7 @@ def test_tune_thresholds(models, monkeypatch, capsys):
     shutil.copy(models / "bag.keras", models / "in_place.keras")
     original = (models / "in_place.keras").read_bytes()
     shutil.copy(models / "valid.csv", models / "my_test.csv")
-    result = run_cli("tune-thresholds", "--model", "in_place.keras", "--data", "my_test.csv", cwd=models)
+    result = cli("tune-thresholds", "--model", "in_place.keras", "--data", "my_test.csv", cwd=models)
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "my_test.csv" in warnings[0] and "test split" in warnings[0]
@@ -180,8 +180,8 @@ def test_tune_thresholds(models, monkeypatch, capsys):
 
 
 def test_compare_table_and_json(models, monkeypatch, capsys):
-    result = run_cli("compare", "--models", "bilstm.keras", "bag.keras", "--data", "test.csv", "--json", "cmp.json",
-                     cwd=models)
+    result = cli("compare", "--models", "bilstm.keras", "bag.keras", "--data", "test.csv", "--json", "cmp.json",
+                 cwd=models)
     assert result.returncode == 0, result.stderr
     out = json.loads((models / "cmp.json").read_text())
     rows = {row["model"]: row for row in out["models"]}
@@ -190,7 +190,7 @@ def test_compare_table_and_json(models, monkeypatch, capsys):
     for row in rows.values():
         assert row["parameters"] >= row["trainable_parameters"] > 0 and row["samples_per_second"] > 0
         assert 0 <= row["macro_f1_tuned"] <= 1 and row["n_samples"] == 48
-    evaluated = run_cli("evaluate", "--model", "bag.keras", "--data", "test.csv", "--json", "bag.json", cwd=models)
+    evaluated = cli("evaluate", "--model", "bag.keras", "--data", "test.csv", "--json", "bag.json", cwd=models)
     assert evaluated.returncode == 0, evaluated.stderr
     report = json.loads((models / "bag.json").read_text())
     assert rows["bag.keras"]["macro_f1_tuned"] == pytest.approx(report["macro_f1"])

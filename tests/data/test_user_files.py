@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import LABELS, error_lines, run_cli, write_csv
+from conftest import LABELS, cli, error_lines, write_csv
 from mltc_keras.data.csv_safety import neutralize_formulas
 from mltc_keras.errors import InputError
 from mltc_keras.models.text_classifier import load_classifier
@@ -19,7 +19,7 @@ from mltc_keras.models.text_classifier import load_classifier
 def test_evaluate_reads_a_gzipped_csv_like_the_plain_one(tiny_bilstm):
     (tiny_bilstm / "test.csv.gz").write_bytes(gzip.compress((tiny_bilstm / "test.csv").read_bytes()))
     for data, out in (("test.csv", "plain.json"), ("test.csv.gz", "gz.json")):
-        result = run_cli("evaluate", "--model", "models/tiny.keras", "--data", data, "--json", out, cwd=tiny_bilstm)
+        result = cli("evaluate", "--model", "models/tiny.keras", "--data", data, "--json", out, cwd=tiny_bilstm)
         assert result.returncode == 0, result.stderr
     plain, gz = (json.loads((tiny_bilstm / out).read_text()) for out in ("plain.json", "gz.json"))
     assert gz.pop("data") == "test.csv.gz" and plain.pop("data") == "test.csv"
@@ -29,7 +29,7 @@ def test_evaluate_reads_a_gzipped_csv_like_the_plain_one(tiny_bilstm):
 def test_a_truncated_gzipped_csv_fails_in_one_line(tiny_bilstm):
     whole = gzip.compress((tiny_bilstm / "test.csv").read_bytes())
     (tiny_bilstm / "cut.csv.gz").write_bytes(whole[: len(whole) // 2])
-    result = run_cli("evaluate", "--model", "models/tiny.keras", "--data", "cut.csv.gz", cwd=tiny_bilstm)
+    result = cli("evaluate", "--model", "models/tiny.keras", "--data", "cut.csv.gz", cwd=tiny_bilstm)
     assert result.returncode == 2
     [line] = error_lines(result)
     assert "cut.csv.gz: cannot decompress it as gzip" in line and "truncated" in line
@@ -44,7 +44,7 @@ def test_a_truncated_model_file_is_named_as_such_not_as_missing(tiny_bilstm):
     assert expected in str(caught.value) and "train it again or restore it" in str(caught.value)
     assert "not found" not in str(caught.value).lower()
 
-    result = run_cli("predict", "--model", "half.keras", "--text", "so happy", cwd=tiny_bilstm)
+    result = cli("predict", "--model", "half.keras", "--text", "so happy", cwd=tiny_bilstm)
     assert result.returncode == 2
     [line] = error_lines(result)
     assert expected in line and "not found" not in line.lower()
@@ -74,8 +74,8 @@ def test_numeric_columns_are_left_as_they_are():
 def test_predict_output_cannot_start_a_spreadsheet_formula(tiny_bilstm):
     rows = [(f"id{i}", text, "-5") for i, text in enumerate(FORMULAS)] + [("=1+1", "plain happy\rtext", "@x")]
     write_csv(tiny_bilstm / "formulas.csv", rows, header=("id", "text", "=note"))
-    result = run_cli("predict", "--model", "models/tiny.keras", "--input", "formulas.csv", "--output", "formulas_out.csv",
-                     cwd=tiny_bilstm)
+    result = cli("predict", "--model", "models/tiny.keras", "--input", "formulas.csv", "--output", "formulas_out.csv",
+                 cwd=tiny_bilstm)
     assert result.returncode == 0, result.stderr
     with open(tiny_bilstm / "formulas_out.csv", newline="", encoding="utf-8") as f:
         out = list(csv.reader(f))
@@ -91,10 +91,10 @@ def test_predict_output_cannot_start_a_spreadsheet_formula(tiny_bilstm):
 def test_predict_text_with_output_writes_the_csv_input_would(tiny_bilstm):
     texts = ["so happy today", "why why", "=1+1 furious"]
     write_csv(tiny_bilstm / "texts.csv", [(text,) for text in texts], header=("text",))
-    result = run_cli("predict", "--model", "models/tiny.keras", "--input", "texts.csv", "--output", "from_input.csv",
-                     cwd=tiny_bilstm)
+    result = cli("predict", "--model", "models/tiny.keras", "--input", "texts.csv", "--output", "from_input.csv",
+                 cwd=tiny_bilstm)
     assert result.returncode == 0, result.stderr
-    result = run_cli("predict", "--model", "models/tiny.keras", "--text", *texts, "--output", "from_text.csv", cwd=tiny_bilstm)
+    result = cli("predict", "--model", "models/tiny.keras", "--text", *texts, "--output", "from_text.csv", cwd=tiny_bilstm)
     assert result.returncode == 0, result.stderr
     assert "wrote from_text.csv" in result.stdout
     written = (tiny_bilstm / "from_text.csv").read_text(encoding="utf-8")

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from conftest import CUES, error_lines, run_cli
+from conftest import CUES, cli, error_lines
 
 TEXT = "the day was so happy and then we"  # joy's cue word "happy", filler around it
 
@@ -94,8 +94,8 @@ class _Page(HTMLParser):
 
 
 def test_cli_writes_json_and_an_offline_well_formed_page(learned, tmp_path):
-    done = run_cli("explain", "--model", learned.path("bilstm"), "--text", TEXT, "why so furious <b>today</b>",
-                   "--json", tmp_path / "e.json", "--html", tmp_path / "e.html", cwd=tmp_path)
+    done = cli("explain", "--model", learned.path("bilstm"), "--text", TEXT, "why so furious <b>today</b>",
+               "--json", tmp_path / "e.json", "--html", tmp_path / "e.html", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "joy (p=" in done.stdout and "happy +" in done.stdout
     written = json.loads((tmp_path / "e.json").read_text())
@@ -112,8 +112,8 @@ def test_cli_writes_json_and_an_offline_well_formed_page(learned, tmp_path):
 
 
 def test_cli_refuses_an_unknown_label_in_one_line(learned, tmp_path):
-    done = run_cli("explain", "--model", learned.path("bag"), "--text", TEXT, "--label", "sadness",
-                   "--json", tmp_path / "e.json", cwd=tmp_path)
+    done = cli("explain", "--model", learned.path("bag"), "--text", TEXT, "--label", "sadness",
+               "--json", tmp_path / "e.json", cwd=tmp_path)
     assert done.returncode == 2
     [line] = error_lines(done)
     assert "--label sadness" in line and "joy, anger, question" in line

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import made_once, run_cli, run_python
+from conftest import cli, made_once, run_python
 from tiny_bert import train_on_tiny_bert
 
 SMALL = ["--max-length", "16", "--batch-size", "16", "--learning-rate", "1e-3"]
@@ -52,18 +52,18 @@ def test_the_encoder_was_fine_tuned(trained):
 
 
 def test_evaluate_and_predict_from_raw_text(trained):
-    result = run_cli("evaluate", "--model", "models/b.keras", "--data", "valid.csv", cwd=trained)
+    result = cli("evaluate", "--model", "models/b.keras", "--data", "valid.csv", cwd=trained)
     assert result.returncode == 0, result.stderr
-    result = run_cli("predict", "--model", "models/b.keras", "--text", "why so furious", cwd=trained)
+    result = cli("predict", "--model", "models/b.keras", "--text", "why so furious", cwd=trained)
     assert result.returncode == 0, result.stderr
     assert set(json.loads(result.stdout.splitlines()[-1])["scores"]) == {"joy", "anger", "question"}
 
 
 def test_bf16_mixed_precision_with_accumulation_and_two_heads(trained):
-    result = run_cli("train", "--arch", "bert", "--pretrained", "tiny-bert", "--train", "train.csv", "--valid",
-                     "valid.csv", "--epochs", "1", "--mixed-precision", "bf16", "--accumulate", "2",
-                     "--lr-schedule", "cosine", "--tasks", "feel=joy,anger;ask=question",
-                     "--output", "models/bf16.keras", *SMALL, cwd=trained)
+    result = cli("train", "--arch", "bert", "--pretrained", "tiny-bert", "--train", "train.csv", "--valid",
+                 "valid.csv", "--epochs", "1", "--mixed-precision", "bf16", "--accumulate", "2",
+                 "--lr-schedule", "cosine", "--tasks", "feel=joy,anger;ask=question",
+                 "--output", "models/bf16.keras", *SMALL, cwd=trained)
     assert result.returncode == 0, result.stderr
     code = ("import mltc_keras; m = mltc_keras.load('models/bf16.keras').model; "
             "p = m.network.get_layer('probabilities_ask'); "
@@ -78,8 +78,8 @@ def test_broken_checkpoint_gives_one_clear_line(trained):
     broken = trained / "broken"
     broken.mkdir()
     (broken / "vocab.txt").write_text((trained / "tiny-bert" / "vocab.txt").read_text())
-    result = run_cli("train", "--arch", "bert", "--pretrained", "broken", "--train", "train.csv",
-                     "--output", "models/x.keras", cwd=trained)
+    result = cli("train", "--arch", "bert", "--pretrained", "broken", "--train", "train.csv",
+                 "--output", "models/x.keras", cwd=trained)
     assert result.returncode == 2
     assert "no config.json or model.safetensors" in result.stderr.splitlines()[-1]
     assert not (trained / "models" / "x.keras").exists()

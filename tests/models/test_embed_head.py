@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import inputs_of_width, make_rows, run_cli, run_python
+from conftest import cli, inputs_of_width, make_rows, run_python
 from arch_harness import run_arch_test
 from mltc_keras.errors import InputError
 from mltc_keras.models import get_arch
@@ -79,24 +79,24 @@ def test_encoder_in_the_file_is_the_frozen_checkpoint(trained):
 
 
 def test_evaluate_and_predict_work_like_any_model(trained):
-    result = run_cli("evaluate", "--model", "models/eh.keras", "--data", "valid.csv", cwd=trained)
+    result = cli("evaluate", "--model", "models/eh.keras", "--data", "valid.csv", cwd=trained)
     assert result.returncode == 0, result.stderr
     assert "macro_f1" in result.stdout
-    result = run_cli("predict", "--model", "models/eh.keras", "--text", "so happy today", cwd=trained)
+    result = cli("predict", "--model", "models/eh.keras", "--text", "so happy today", cwd=trained)
     assert result.returncode == 0, result.stderr
     assert set(json.loads(result.stdout.splitlines()[-1])["scores"]) == {"joy", "anger", "question"}
 
 
 def test_head_checkpoint_is_refused_with_a_clear_error(trained):
-    result = run_cli("predict", "--model", "logs/eh/best.keras", "--text", "hi", cwd=trained)
+    result = cli("predict", "--model", "logs/eh/best.keras", "--text", "hi", cwd=trained)
     assert result.returncode == 2
     assert "training checkpoint of a head over sentence embeddings" in result.stderr.splitlines()[-1]
 
 
 def test_embed_command_writes_npy_in_row_order_and_shares_the_cache(trained):
     entries = {p.name: p.stat().st_mtime_ns for p in (trained / "cache" / "embeddings").glob("*.npy")}
-    result = run_cli("embed", "--pretrained", "tiny-bert", "--input", "train.csv", "--output", "train.npy",
-                     "--max-length", "16", "--layers", "all", "--normalize", cwd=trained)
+    result = cli("embed", "--pretrained", "tiny-bert", "--input", "train.csv", "--output", "train.npy",
+                 "--max-length", "16", "--layers", "all", "--normalize", cwd=trained)
     assert result.returncode == 0, result.stderr
     assert "160 rows x 16" in result.stdout
     after = {p.name: p.stat().st_mtime_ns for p in (trained / "cache" / "embeddings").glob("*.npy")}
@@ -112,26 +112,26 @@ def test_embed_command_writes_npy_in_row_order_and_shares_the_cache(trained):
         original.tokenizer.encode(texts, 16), verbose=0)
     np.testing.assert_allclose(vectors, expected, atol=1e-5)
 
-    result = run_cli("embed", "--pretrained", "tiny-bert", "--input", "valid.csv", "--output", "last.npy",
-                     "--max-length", "16", cwd=trained)
+    result = cli("embed", "--pretrained", "tiny-bert", "--input", "valid.csv", "--output", "last.npy",
+                 "--max-length", "16", cwd=trained)
     assert result.returncode == 0, result.stderr
     assert np.load(trained / "last.npy").shape == (48, 8), "by default: the last layer's mean, a sentence embedding"
 
 
 def test_embed_refuses_bad_output_and_existing_files(trained):
-    result = run_cli("embed", "--pretrained", "tiny-bert", "--input", "valid.csv", "--output", "v.csv", cwd=trained)
+    result = cli("embed", "--pretrained", "tiny-bert", "--input", "valid.csv", "--output", "v.csv", cwd=trained)
     assert result.returncode == 2 and ".npy" in result.stderr.splitlines()[-1]
     (trained / "kept.npy").write_bytes(b"precious")
-    result = run_cli("embed", "--pretrained", "tiny-bert", "--input", "valid.csv", "--output", "kept.npy", cwd=trained)
+    result = cli("embed", "--pretrained", "tiny-bert", "--input", "valid.csv", "--output", "kept.npy", cwd=trained)
     assert result.returncode == 2 and "--overwrite" in result.stderr.splitlines()[-1]
     assert (trained / "kept.npy").read_bytes() == b"precious"
-    result = run_cli("embed", "--pretrained", "no-such-folder/", "--input", "valid.csv", "--output", "n.npy", cwd=trained)
+    result = cli("embed", "--pretrained", "no-such-folder/", "--input", "valid.csv", "--output", "n.npy", cwd=trained)
     assert result.returncode == 2 and "no such folder" in result.stderr.splitlines()[-1]
     assert not (trained / "n.npy").exists()
 
 
 def test_embed_head_needs_pretrained(trained):
-    result = run_cli("train", "--arch", "embed-head", "--train", "train.csv", "--output", "x.keras", cwd=trained)
+    result = cli("train", "--arch", "embed-head", "--train", "train.csv", "--output", "x.keras", cwd=trained)
     assert result.returncode == 2
     assert "--pretrained" in result.stderr.splitlines()[-1]
     assert not (trained / "x.keras").exists()

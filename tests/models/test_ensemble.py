@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import LABELS, error_lines, make_rows, run_cli, run_python, write_csv
+from conftest import LABELS, cli, error_lines, make_rows, run_python, write_csv
 
 TEXTS = ["so happy today", "why are you furious", "", "the a day café", "happy " * 40]
 
@@ -25,8 +25,8 @@ print(json.dumps({{"weights": ensemble.model.member_weights, "arches": [m.arch f
 @pytest.fixture(scope="module")
 def ensemble(learned, tmp_path_factory):
     folder = tmp_path_factory.mktemp("ensemble")
-    done = run_cli("ensemble", "--models", learned.path("bag"), learned.path("bilstm"), "--valid",
-                   learned.root / "valid.csv", "--output", folder / "ens.keras", cwd=folder)
+    done = cli("ensemble", "--models", learned.path("bag"), learned.path("bilstm"), "--valid",
+               learned.root / "valid.csv", "--output", folder / "ens.keras", cwd=folder)
     assert done.returncode == 0, done.stderr
     assert "bag" in done.stdout and "bilstm" in done.stdout and "wrote" in done.stdout
     return folder / "ens.keras"
@@ -43,32 +43,25 @@ def test_reloads_in_a_new_process_as_the_weighted_mean_of_its_members(ensemble, 
     np.testing.assert_allclose(out["ensemble"], mixed, atol=1e-6)
 
 
-def cli(*args):
-    """The CLI in this process (its subprocess path is tested with the other commands): exit code."""
-    from mltc_keras.cli import main
-
-    return main([str(a) for a in args])
-
-
-def test_it_works_in_predict_evaluate_compare_tune_and_explain(ensemble, learned, tmp_path, capsys, monkeypatch):
-    import warnings
-
+def test_it_works_in_predict_evaluate_compare_tune_and_explain(ensemble, learned, tmp_path):
     import mltc_keras
 
-    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)  # main() sets its own
     predictor = mltc_keras.load(ensemble)
-    capsys.readouterr()
-    assert cli("predict", "--model", ensemble, "--text", *TEXTS[:2]) == 0
-    rows = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    done = cli("predict", "--model", ensemble, "--text", *TEXTS[:2], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.strip().splitlines()]
     assert [r["labels"] for r in rows] == [p["labels"] for p in predictor.predict(TEXTS[:2])]
-    assert cli("evaluate", "--model", ensemble, "--data", learned.root / "test.csv", "--json", tmp_path / "e.json") == 0
+    done = cli("evaluate", "--model", ensemble, "--data", learned.root / "test.csv", "--json", "e.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "e.json").read_text())["macro_f1"] >= 0.9
-    assert cli("compare", "--models", ensemble, learned.path("bag"), "--data", learned.root / "test.csv",
-               "--json", tmp_path / "c.json") == 0
+    done = cli("compare", "--models", ensemble, learned.path("bag"), "--data", learned.root / "test.csv",
+               "--json", "c.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
     ensemble_row, bag_row = json.loads((tmp_path / "c.json").read_text())["models"]
     assert ensemble_row["arch"] == "ensemble" and ensemble_row["parameters"] > bag_row["parameters"]
-    assert cli("tune-thresholds", "--model", ensemble, "--data", learned.root / "valid.csv",
-               "--output", tmp_path / "t.keras") == 0
+    done = cli("tune-thresholds", "--model", ensemble, "--data", learned.root / "valid.csv", "--output", "t.keras",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
     assert mltc_keras.load(tmp_path / "t.keras").model.arch == "ensemble"
     words = predictor.explain("the day was so happy and then we", labels=["joy"])["joy"]
     assert max(words, key=lambda ws: ws[1])[0] == "happy"
@@ -97,11 +90,11 @@ def test_it_is_served_like_any_model(ensemble):
 def test_members_with_other_labels_are_refused_in_one_line(learned, tmp_path):
     header = ("text", "joy", "rage", "question")
     write_csv(tmp_path / "train.csv", make_rows(60, seed=3), header=header)
-    done = run_cli("train", "--arch", "bag", "--train", "train.csv", "--epochs", "1", "--embedding-dim", "4",
-                   "--hidden-units", "4", "--output", "other.keras", "--max-length", "16", cwd=tmp_path)
+    done = cli("train", "--arch", "bag", "--train", "train.csv", "--epochs", "1", "--embedding-dim", "4",
+               "--hidden-units", "4", "--output", "other.keras", "--max-length", "16", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    done = run_cli("ensemble", "--models", learned.path("bag"), "other.keras", "--valid", learned.root / "valid.csv",
-                   "--output", "ens.keras", cwd=tmp_path)
+    done = cli("ensemble", "--models", learned.path("bag"), "other.keras", "--valid", learned.root / "valid.csv",
+               "--output", "ens.keras", cwd=tmp_path)
     assert done.returncode == 2
     [line] = error_lines(done)
     assert "other.keras" in line and "lacks anger" in line and "has rage besides" in line

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from conftest import TINY_MODEL, inputs_of_width, make_rows, run_cli, run_python, write_csv
+from conftest import TINY_MODEL, cli, inputs_of_width, make_rows, run_python, write_csv
 from mltc_keras.errors import InputError
 from mltc_keras.nn.losses import make_loss
 from mltc_keras.nn.metrics import MultiLabelF1
@@ -94,8 +94,8 @@ def two_heads(tmp_path_factory):
     root = tmp_path_factory.mktemp("tasks")
     write_csv(root / "train.csv", make_rows(160, seed=1))
     write_csv(root / "valid.csv", make_rows(48, seed=2))
-    result = run_cli("train", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "2", "--tasks", TASKS,
-                     "--task-weights", "ask=2", "--output", "t.keras", *TINY_MODEL, cwd=root)
+    result = cli("train", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "2", "--tasks", TASKS,
+                 "--task-weights", "ask=2", "--output", "t.keras", *TINY_MODEL, cwd=root)
     assert result.returncode == 0, result.stderr
     return root
 
@@ -103,7 +103,7 @@ def two_heads(tmp_path_factory):
 def test_two_heads_train_and_report_per_task(two_heads):
     history = (two_heads / "logs" / "t" / "history.csv").read_text().splitlines()[0].split(",")
     assert {"val_feel_micro_f1", "val_feel_macro_f1", "val_ask_micro_f1", "val_micro_f1"} <= set(history)
-    result = run_cli("evaluate", "--model", "t.keras", "--data", "valid.csv", "--json", "m.json", cwd=two_heads)
+    result = cli("evaluate", "--model", "t.keras", "--data", "valid.csv", "--json", "m.json", cwd=two_heads)
     assert result.returncode == 0, result.stderr
     report = json.loads((two_heads / "m.json").read_text())
     assert list(report["tasks"]) == ["feel", "ask"]
@@ -116,7 +116,7 @@ def test_per_task_metrics_are_those_of_the_task_columns(two_heads):
     import mltc_keras
     from mltc_keras.data.reader import read_labelled_csv
 
-    result = run_cli("evaluate", "--model", "t.keras", "--data", "valid.csv", "--json", "n.json", cwd=two_heads)
+    result = cli("evaluate", "--model", "t.keras", "--data", "valid.csv", "--json", "n.json", cwd=two_heads)
     assert result.returncode == 0, result.stderr
     report = json.loads((two_heads / "n.json").read_text())
     predictor = mltc_keras.load(two_heads / "t.keras")
@@ -145,5 +145,5 @@ def test_two_head_model_predicts_by_task_in_a_fresh_process(two_heads):
 
 
 def test_task_weights_need_tasks(two_heads):
-    result = run_cli("train", "--train", "train.csv", "--task-weights", "a=1", "--output", "x.keras", cwd=two_heads)
+    result = cli("train", "--train", "train.csv", "--task-weights", "a=1", "--output", "x.keras", cwd=two_heads)
     assert result.returncode == 2 and "--tasks" in result.stderr.splitlines()[-1]
