@@ -29,7 +29,8 @@ def test_a_large_data_set_keeps_its_epochs():
 
 
 def test_epochs_given_explicitly_or_by_a_preset_are_kept():
-    assert resolve_train_options({"arch": "bag"}).min_updates == 1000
+    assert resolve_train_options({"arch": "bag"}).min_updates == 4000  # the arch's own floor
+    assert resolve_train_options({"arch": "embed-head", "pretrained": "x"}).min_updates == 1000  # the global one
     assert resolve_train_options({"arch": "bilstm"}).min_updates == 6000  # the arch's own floor
     assert resolve_train_options({"arch": "bilstm", "epochs": 15}).min_updates == 0
     assert resolve_train_options({"arch": "bag", "epochs": 5}).min_updates == 0
