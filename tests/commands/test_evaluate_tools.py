@@ -73,19 +73,7 @@ def test_evaluate_json_csv_and_report(models):
     assert not list(models.glob(".report*")), "no temporary folder left behind"
 
 
-def cli_in_process(monkeypatch, capsys, *args):
-    """main(ARGS) here, for refusals that happen before any model is loaded: (exit code, stderr)."""
-    import warnings
-
-    from mltc_keras.cli import main
-
-    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)  # main() sets its own
-    code = main([str(a) for a in args])
-    return code, capsys.readouterr().err
-
-
-def test_evaluate_refuses_existing_outputs_without_overwrite(models, monkeypatch, capsys):
-    monkeypatch.chdir(models)
+def test_evaluate_refuses_existing_outputs_without_overwrite(models):
     (models / "exists.json").write_text("{}")
     (models / "notes").mkdir()
     (models / "notes" / "mine.txt").write_text("keep me")
@@ -98,13 +86,11 @@ def test_evaluate_refuses_existing_outputs_without_overwrite(models, monkeypatch
 
     write_dir_atomic(models / "old_report", older_report, option="--report")
     for option, path in (("--json", "exists.json"), ("--per-label-csv", "exists.json"), ("--report", "old_report")):
-        code, err = cli_in_process(monkeypatch, capsys, "evaluate", "--model", "bag.keras", "--data", "test.csv",
-                                   option, path)
-        assert code == 2 and f"{option} {path}" in err and "--overwrite" in err
+        done = cli("evaluate", "--model", "bag.keras", "--data", "test.csv", option, path, cwd=models)
+        assert done.returncode == 2 and f"{option} {path}" in done.stderr and "--overwrite" in done.stderr
     for path in ("notes", "site"):  # an index.html alone does not make a folder ours
-        code, err = cli_in_process(monkeypatch, capsys, "evaluate", "--model", "bag.keras", "--data", "test.csv",
-                                   "--report", path, "--overwrite")
-        assert code == 2 and f"--report {path}" in err and "did not write" in err
+        done = cli("evaluate", "--model", "bag.keras", "--data", "test.csv", "--report", path, "--overwrite", cwd=models)
+        assert done.returncode == 2 and f"--report {path}" in done.stderr and "did not write" in done.stderr
     assert (models / "exists.json").read_text() == "{}" and (models / "notes" / "mine.txt").read_text() == "keep me"
     assert (models / "site" / "index.html").read_text() == "my own site"
 
@@ -128,20 +114,13 @@ print(json.dumps({"y": data.y.tolist(), "models": states}))
 """
 
 
-def test_tune_thresholds(models, monkeypatch, capsys):
+def test_tune_thresholds(models):
     grids = {"per-label-f1": 91, "micro-f1": 19, "macro-f1": 7}
-    import warnings as warning_module
-
-    from mltc_keras.cli import main
-
-    monkeypatch.chdir(models)
-    monkeypatch.setattr(warning_module, "formatwarning", warning_module.formatwarning)  # main() sets its own
-    for objective, grid in grids.items():  # in this process; the in-place run below goes through a subprocess
-        code = main(["tune-thresholds", "--model", "bilstm.keras", "--data", "valid.csv", "--objective", objective,
-                     "--grid", str(grid), "--output", f"{objective}.keras"])
-        captured = capsys.readouterr()
-        assert code == 0 and "warning" not in captured.err, captured.err
-        assert "before" in captured.out and f"wrote {objective}.keras" in captured.out
+    for objective, grid in grids.items():
+        done = cli("tune-thresholds", "--model", "bilstm.keras", "--data", "valid.csv", "--objective", objective,
+                   "--grid", grid, "--output", f"{objective}.keras", cwd=models)
+        assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+        assert "before" in done.stdout and f"wrote {objective}.keras" in done.stdout
     assert not (models / "bilstm.bak.keras").exists(), "--output leaves the model alone"
 
     shutil.copy(models / "bag.keras", models / "in_place.keras")
@@ -169,17 +148,16 @@ def test_tune_thresholds(models, monkeypatch, capsys):
     assert in_place["proba"] == states["in_place.bak.keras"]["proba"]
     np.testing.assert_allclose(in_place["thresholds"], tune_for("per-label-f1", y, np.array(in_place["proba"])))
 
-    monkeypatch.chdir(models)
     for args, message in ((("--model", "in_place.keras"), "in_place.bak.keras: a backup"),
                           (("--model", "bag.keras", "--output", "macro-f1.keras"), "--output macro-f1.keras: file exists"),
                           (("--model", "bag.keras", "--grid", "1"), "--grid 1"),
                           (("--model", "bag.keras", "--output", "tuned.h5"), "must end in .keras")):
-        code, err = cli_in_process(monkeypatch, capsys, "tune-thresholds", "--data", "valid.csv", *args)
-        assert code == 2 and message in err, err
+        done = cli("tune-thresholds", "--data", "valid.csv", *args, cwd=models)
+        assert done.returncode == 2 and message in done.stderr, done.stderr
     assert (models / "in_place.bak.keras").read_bytes() == original
 
 
-def test_compare_table_and_json(models, monkeypatch, capsys):
+def test_compare_table_and_json(models):
     result = cli("compare", "--models", "bilstm.keras", "bag.keras", "--data", "test.csv", "--json", "cmp.json",
                  cwd=models)
     assert result.returncode == 0, result.stderr
@@ -202,10 +180,8 @@ def test_compare_table_and_json(models, monkeypatch, capsys):
     line = next(line for line in result.stdout.splitlines() if line.startswith("bag.keras"))
     assert f"{rows['bag.keras']['parameters']:,}*" in line
 
-    monkeypatch.chdir(models)
-    code, err = cli_in_process(monkeypatch, capsys, "compare", "--models", "bag.keras", "--data", "test.csv",
-                               "--json", "cmp.json")
-    assert code == 2 and "--json cmp.json: file exists" in err
+    done = cli("compare", "--models", "bag.keras", "--data", "test.csv", "--json", "cmp.json", cwd=models)
+    assert done.returncode == 2 and "--json cmp.json: file exists" in done.stderr
 
 
 @pytest.mark.parametrize("command, expected", [("tune-thresholds", "--objective"), ("compare", "--models"),
