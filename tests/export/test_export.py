@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import run_python
+from conftest import cli, run_python
 
 ARCHS = ["bilstm", "bag", "embed-head", "bert"]
 # truncation (the tiny models read 16 tokens), unknown words, empty text, non-ASCII, control characters
@@ -202,21 +202,17 @@ def test_onnx_runtime_predicts_like_keras_from_a_cache_made_once(learned, tmp_pa
     assert len(list((tmp_path / "cache" / "exports").iterdir())) == 2
 
 
-def test_export_refusals_are_one_line_and_write_nothing(learned, tmp_path, capsys):
-    from mltc_keras.cli import main
-
+def test_export_refusals_are_one_line_and_write_nothing(learned, tmp_path):
     def export(model, fmt, output):
-        code = main(["export", "--model", str(model), "--format", fmt, "--output", str(output)])
-        return code, capsys.readouterr()
+        return cli("export", "--model", model, "--format", fmt, "--output", output, cwd=tmp_path)
 
-    assert export(learned.path("bag"), "onnx", tmp_path / "out")[0] == 0
-    code, printed = export(learned.path("bag"), "onnx", tmp_path / "out")
-    assert code == 2 and printed.err.count("error:") == 1 and "--overwrite" in printed.err
-    assert main(["ensemble", "--models", str(learned.path("bag")), str(learned.path("bilstm")), "--valid",
-                 str(learned.root / "valid.csv"), "--output", str(tmp_path / "ens.keras")]) == 0
-    capsys.readouterr()  # the ensemble's report (and a first training of bilstm's, if this test made it)
-    code, printed = export(tmp_path / "ens.keras", "saved_model", tmp_path / "ens")
-    assert code == 2 and printed.err.startswith("error: ") and "is an ensemble" in printed.err
+    assert export(learned.path("bag"), "onnx", tmp_path / "out").returncode == 0
+    done = export(learned.path("bag"), "onnx", tmp_path / "out")
+    assert done.returncode == 2 and done.stderr.count("error:") == 1 and "--overwrite" in done.stderr
+    assert cli("ensemble", "--models", learned.path("bag"), learned.path("bilstm"), "--valid",
+               learned.root / "valid.csv", "--output", tmp_path / "ens.keras", cwd=tmp_path).returncode == 0
+    done = export(tmp_path / "ens.keras", "saved_model", tmp_path / "ens")
+    assert done.returncode == 2 and done.stderr.startswith("error: ") and "is an ensemble" in done.stderr
     assert not (tmp_path / "ens").exists() and not list(tmp_path.glob(".ens*"))
 
 
