@@ -16,7 +16,7 @@ minimal HTTP client (the machine's cores are shared with the server; a heavier c
 itself). The server runs in a subprocess on 127.0.0.1.
 
     python benchmarks/serve_load.py --model models/bilstm.keras [--clients 1,8,32,128] [--seconds 20]
-        [--max-batch-size 256] [--max-wait-ms 5] [--batch-size 64] [--json out.json]
+        [--max-batch-size 256] [--max-wait-ms 5] [--batch-size 64] [--runtime keras|onnx] [--json out.json]
 """
 
 import argparse
@@ -214,6 +214,8 @@ def main():
     parser.add_argument("--max-batch-size", type=int, default=256, help="the server's (default: serve's)")
     parser.add_argument("--max-wait-ms", type=float, default=5, help="the server's (default: serve's)")
     parser.add_argument("--batch-size", type=int, default=64, help="the server's (default: serve's)")
+    parser.add_argument("--runtime", default="keras", choices=("keras", "onnx"),
+                        help="what predicts, in the servers and offline alike (serve's --runtime)")
     parser.add_argument("--offline-repeats", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None)
@@ -226,10 +228,10 @@ def main():
     report = {"model": args.model, "data": args.data, "texts": len(texts), "seconds_per_level": args.seconds,
               "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}, Python {platform.python_version()}",
               "server": {"max_batch_size": args.max_batch_size, "max_wait_ms": args.max_wait_ms,
-                         "batch_size": args.batch_size}}
+                         "batch_size": args.batch_size, "runtime": args.runtime}}
     import mltc_keras
 
-    predictor = mltc_keras.load(args.model)
+    predictor = mltc_keras.load(args.model, runtime=args.runtime)
     predictor.predict_proba(texts[:512])  # warm-up
     report["arch"], report["max_length"] = predictor.model.arch, predictor.model.max_length
     print(f"offline predict_proba on {len(texts)} texts ...", flush=True)
@@ -239,7 +241,7 @@ def main():
             ("batching", ["--max-batch-size", str(args.max_batch_size), "--max-wait-ms", str(args.max_wait_ms)], levels),
             ("batching_off", ["--max-batch-size", "1", "--max-wait-ms", "0"], off_levels)):
         port = free_port()
-        proc = start_server(args.model, name, port, [*extra, "--batch-size", str(args.batch_size)],
+        proc = start_server(args.model, name, port, [*extra, "--batch-size", str(args.batch_size), "--runtime", args.runtime],
                             os.path.join(args.log_dir, f"serve_load_{name}_{key}.log"))
         rows = []
         try:
