@@ -67,11 +67,15 @@ class TrainOptions(DataOptions):
         "learning rate (the peak one with --warmup or a decay); default: the arch's (bilstm 2e-3, bag and embed-head "
         "1e-3, bert by the encoder's width: 1e-4 up to 384 hidden units, 5e-5 up to 512, else 2e-5)"})
     loss: str = field(default="bce", metadata={
-        "help": "bce; focal (sigmoid focal loss); weighted-bce (each label's positives weighted by its "
-                "negatives/positives in train, capped by --max-pos-weight)", "choices": ("bce", "focal", "weighted-bce")})
-    label_smoothing: float = field(default=0.0, metadata={"min": 0, "below": 1, "help": "label smoothing for bce and focal"})
+        "help": "bce; focal (sigmoid focal loss); asl (asymmetric loss: full-weight positives, focused and "
+                "shifted negatives); weighted-bce (each label's positives weighted by its negatives/positives in "
+                "train, capped by --max-pos-weight)", "choices": ("bce", "focal", "asl", "weighted-bce")})
+    label_smoothing: float = field(default=0.0, metadata={"min": 0, "below": 1, "help": "label smoothing (every loss)"})
     focal_gamma: float = field(default=2.0, metadata={"min": 0, "max": 100, "help": "focal loss focusing exponent"})
     focal_alpha: float = field(default=0.25, metadata={"min": 0, "max": 1, "help": "focal loss weight of the positive class"})
+    asl_gamma_neg: float = field(default=4.0, metadata={"min": 0, "max": 100, "help": "asl's focusing exponent on negatives"})
+    asl_clip: float = field(default=0.05, metadata={"min": 0, "below": 1, "help":
+        "asl's probability shift: a negative scored under it adds no loss"})
     max_pos_weight: float = field(default=50.0, metadata={"min": 1, "max": 1e6, "help": "cap on weighted-bce's per-label positive weight"})
     clipnorm: float = field(default=None, metadata={"above": 0, "max": 1e6, "help": "clip each gradient to this norm (default: no clipping)"})
     optimizer: str = field(default="adam", metadata={

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 from keras import ops
 
-LOSS_NAMES = ("bce", "focal", "weighted-bce")
+LOSS_NAMES = ("bce", "focal", "asl", "weighted-bce")
 
 
 def _check_label_smoothing(label_smoothing):
@@ -111,6 +111,41 @@ class FocalLoss(_ProbabilityLoss):
 
 
 @keras.saving.register_keras_serializable(package="mltc_keras")
+class AsymmetricLoss(_ProbabilityLoss):
+    """Asymmetric loss (Ridnik et al. 2021, "Asymmetric Loss For Multi-Label Classification") on probabilities.
+
+    Per element -[t (1 - p)^gamma_pos log p + (1 - t) p_m^gamma_neg log(1 - p_m)] with the shifted
+    probability p_m = max(p - clip, 0). Unlike focal loss, positives keep (with gamma_pos = 0) the
+    full cross-entropy gradient, and only negatives are focused: easy negatives, and every
+    negative scored under `clip`, add nothing. With gamma_pos = gamma_neg = 0 and clip = 0 it is
+    exactly binary cross-entropy.
+    """
+
+    def __init__(self, gamma_neg=4.0, gamma_pos=0.0, clip=0.05, label_smoothing=0.0, name="asl", *,
+                 reduction="sum_over_batch_size", dtype=None, label_weights=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype, label_weights=label_weights)
+        gamma_neg, gamma_pos, clip = float(gamma_neg), float(gamma_pos), float(clip)
+        for label, gamma in (("gamma_neg", gamma_neg), ("gamma_pos", gamma_pos)):
+            if not (math.isfinite(gamma) and gamma >= 0.0):
+                raise ValueError(f"{label} must be a finite number >= 0, got {gamma}")
+        if not 0.0 <= clip < 1.0:
+            raise ValueError(f"clip must be in [0, 1), got {clip}")
+        self.gamma_neg, self.gamma_pos, self.clip = gamma_neg, gamma_pos, clip
+        self.label_smoothing = _check_label_smoothing(label_smoothing)
+
+    def elementwise(self, y_true, y_pred):
+        t, p = _prepare(y_true, y_pred, self.label_smoothing)
+        shifted = ops.maximum(p - self.clip, 0.0)
+        positive = t * ops.power(1.0 - p, self.gamma_pos) * ops.log(p)
+        negative = (1.0 - t) * ops.power(shifted, self.gamma_neg) * ops.log(1.0 - shifted)
+        return -(positive + negative)
+
+    def get_config(self):
+        return {**super().get_config(), "gamma_neg": self.gamma_neg, "gamma_pos": self.gamma_pos,
+                "clip": self.clip, "label_smoothing": self.label_smoothing}
+
+
+@keras.saving.register_keras_serializable(package="mltc_keras")
 class WeightedBinaryCrossentropy(_ProbabilityLoss):
     """Binary cross-entropy with a per-label weight on the positive term.
 
@@ -162,10 +197,12 @@ def positive_weights(y, max_pos_weight=50.0):
     return weights
 
 
-def make_loss(name, *, label_smoothing=0.0, focal_gamma=2.0, focal_alpha=0.25, pos_weight=None, label_weights=None):
-    """The loss named `name` ("bce", "focal" or "weighted-bce").
+def make_loss(name, *, label_smoothing=0.0, focal_gamma=2.0, focal_alpha=0.25, asl_gamma_neg=4.0, asl_clip=0.05,
+              pos_weight=None, label_weights=None):
+    """The loss named `name` ("bce", "focal", "asl" or "weighted-bce").
 
-    `label_smoothing` applies to all three; `focal_gamma`/`focal_alpha` only to "focal";
+    `label_smoothing` applies to all; `focal_gamma`/`focal_alpha` only to "focal", `asl_gamma_neg`/
+    `asl_clip` only to "asl";
     "weighted-bce" needs `pos_weight` (one weight per label, e.g. from `positive_weights`).
     """
     if name == "bce":
@@ -173,6 +210,9 @@ def make_loss(name, *, label_smoothing=0.0, focal_gamma=2.0, focal_alpha=0.25, p
     if name == "focal":
         return FocalLoss(gamma=focal_gamma, alpha=focal_alpha, label_smoothing=label_smoothing,
                          label_weights=label_weights)
+    if name == "asl":
+        return AsymmetricLoss(gamma_neg=asl_gamma_neg, clip=asl_clip, label_smoothing=label_smoothing,
+                              label_weights=label_weights)
     if name == "weighted-bce":
         if pos_weight is None:
             raise ValueError('loss "weighted-bce" needs pos_weight (one weight per label)')

@@ -135,7 +135,8 @@ def build_classifier(opts, arch, features, labels, y_train=None, batches_per_epo
     if opts.loss == "weighted-bce" and y_train is not None:
         pos_weight = positive_weights(y_train, opts.max_pos_weight).tolist()
     loss = make_loss(opts.loss, label_smoothing=opts.label_smoothing, focal_gamma=opts.focal_gamma,
-                     focal_alpha=opts.focal_alpha, pos_weight=pos_weight,
+                     focal_alpha=opts.focal_alpha, asl_gamma_neg=opts.asl_gamma_neg, asl_clip=opts.asl_clip,
+                     pos_weight=pos_weight,
                      label_weights=label_weights(tasks, task_weights or [1.0] * len(tasks)) if tasks else None)
     optimizer = make_optimizer(opts.optimizer, opts.learning_rate, schedule=opts.lr_schedule, warmup=opts.warmup,
                                total_updates=max(1, batches_per_epoch * (epochs or opts.epochs) // opts.accumulate),

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from conftest import BLOCK_TENSORFLOW
-from mltc_keras.nn.losses import (BinaryCrossentropy, FocalLoss, WeightedBinaryCrossentropy, make_loss,
-                               positive_weights)
+from mltc_keras.nn.losses import (AsymmetricLoss, BinaryCrossentropy, FocalLoss, WeightedBinaryCrossentropy,
+                               make_loss, positive_weights)
 
 SEEDS = (0, 1, 2)
 N, L = 16, 5
@@ -45,6 +45,15 @@ def ref_focal_hard(y, p, gamma, alpha):
 def ref_focal_soft(y, p, gamma, alpha, s=0.0):
     t, p = _smooth(y, s), _clip(p)
     per = -(t * alpha * (1 - p) ** gamma * np.log(p) + (1 - t) * (1 - alpha) * p ** gamma * np.log(1 - p))
+    return np.mean(np.mean(per, axis=-1))
+
+
+def ref_asl(y, p, gamma_neg, gamma_pos, clip):
+    """Ridnik et al.'s form, written per case; only for 0/1 targets."""
+    p = _clip(p)
+    y = np.asarray(y, "float64")
+    shifted = np.maximum(p - clip, 0.0)
+    per = np.where(y == 1, -(1 - p) ** gamma_pos * np.log(p), -shifted ** gamma_neg * np.log(1 - shifted))
     return np.mean(np.mean(per, axis=-1))
 
 
@@ -108,6 +117,30 @@ def test_focal_gamma0_alpha_half_is_half_bce(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("gamma_neg,gamma_pos,clip", [(4.0, 0.0, 0.05), (2.0, 1.0, 0.2), (1.0, 0.0, 0.0)])
+def test_asl_matches_numpy(seed, gamma_neg, gamma_pos, clip):
+    y, p = make_data(seed)
+    got = value(AsymmetricLoss(gamma_neg=gamma_neg, gamma_pos=gamma_pos, clip=clip), y, p)
+    assert np.isfinite(got)
+    np.testing.assert_allclose(got, ref_asl(y, p, gamma_neg, gamma_pos, clip), rtol=1e-5)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_asl_without_focusing_or_shift_is_bce(seed):
+    y, p = make_data(seed)
+    np.testing.assert_allclose(value(AsymmetricLoss(gamma_neg=0.0, gamma_pos=0.0, clip=0.0), y, p),
+                               value(BinaryCrossentropy(), y, p), rtol=1e-6)
+
+
+def test_asl_ignores_negatives_under_the_shift_and_keeps_positives_whole():
+    y = np.array([[0, 0, 1]], "float32")
+    low_negatives = value(AsymmetricLoss(clip=0.05), y, np.array([[0.01, 0.04, 0.3]], "float32"))
+    # only the positive is left, at full cross-entropy weight (gamma_pos 0), averaged over 3 labels
+    np.testing.assert_allclose(low_negatives, -np.log(0.3) / 3, rtol=1e-5)
+    assert value(FocalLoss(), y, np.array([[0.01, 0.04, 0.3]], "float32")) < low_negatives / 4
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("s", [0.0, 0.1])
 def test_weighted_bce_matches_numpy(seed, s):
     y, p = make_data(seed)
@@ -127,7 +160,7 @@ def test_weighted_bce_with_unit_weights_is_bce(seed):
 def test_all_negative_row_alone_is_finite_and_small():
     y = np.zeros((1, L), "float32")
     p = np.zeros((1, L), "float32")  # perfect prediction, clipped away from log(0)
-    for loss in (BinaryCrossentropy(), FocalLoss(), WeightedBinaryCrossentropy([3.0] * L)):
+    for loss in (BinaryCrossentropy(), FocalLoss(), AsymmetricLoss(), WeightedBinaryCrossentropy([3.0] * L)):
         got = value(loss, y, p)
         assert np.isfinite(got) and 0.0 <= got < 1e-6
 
@@ -174,6 +207,7 @@ def test_positive_weights_rejects_bad_input():
 LOSSES = [
     BinaryCrossentropy(label_smoothing=0.1),
     FocalLoss(gamma=1.5, alpha=0.4, label_smoothing=0.05),
+    AsymmetricLoss(gamma_neg=3.0, gamma_pos=0.5, clip=0.1, label_smoothing=0.05),
     WeightedBinaryCrossentropy([1.0, 2.5, 3.0, 0.5, 7.0], label_smoothing=0.1),
 ]
 
@@ -202,6 +236,7 @@ def test_keras_serialize_round_trip(loss):
 def test_default_names():
     assert BinaryCrossentropy().name == "bce"
     assert FocalLoss().name == "focal"
+    assert AsymmetricLoss().name == "asl"
     assert WeightedBinaryCrossentropy([1.0]).name == "weighted_bce"
 
 
@@ -226,12 +261,14 @@ def test_make_loss_builds_each():
     assert type(bce) is BinaryCrossentropy and bce.label_smoothing == 0.1
     focal = make_loss("focal", focal_gamma=1.0, focal_alpha=0.6)
     assert type(focal) is FocalLoss and (focal.gamma, focal.alpha) == (1.0, 0.6)
+    asl = make_loss("asl", asl_gamma_neg=2.0, asl_clip=0.1)
+    assert type(asl) is AsymmetricLoss and (asl.gamma_neg, asl.gamma_pos, asl.clip) == (2.0, 0.0, 0.1)
     weighted = make_loss("weighted-bce", pos_weight=np.array([1.0, 2.0]))
     assert type(weighted) is WeightedBinaryCrossentropy and weighted.pos_weight == [1.0, 2.0]
 
 
 def test_make_loss_errors():
-    with pytest.raises(ValueError, match="bce.*focal.*weighted-bce"):
+    with pytest.raises(ValueError, match="bce.*focal.*asl.*weighted-bce"):
         make_loss("hinge")
     with pytest.raises(ValueError, match="pos_weight"):
         make_loss("weighted-bce")
@@ -241,6 +278,12 @@ def test_make_loss_errors():
 def test_bad_hyperparameters_rejected(kwargs):
     with pytest.raises(ValueError):
         make_loss("focal", **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [{"asl_gamma_neg": -1.0}, {"asl_clip": 1.0}, {"asl_clip": -0.1}])
+def test_bad_asl_hyperparameters_rejected(kwargs):
+    with pytest.raises(ValueError):
+        make_loss("asl", **kwargs)
 
 
 def test_bad_pos_weight_rejected():
@@ -254,9 +297,10 @@ def test_bad_pos_weight_rejected():
 JAX_CHECK = BLOCK_TENSORFLOW + """
 import json, numpy as np, keras
 assert keras.backend.backend() == "jax"
-from mltc_keras.nn.losses import BinaryCrossentropy, FocalLoss, WeightedBinaryCrossentropy
+from mltc_keras.nn.losses import AsymmetricLoss, BinaryCrossentropy, FocalLoss, WeightedBinaryCrossentropy
 y, p = np.array(json.loads(sys.argv[1]), "float32"), np.array(json.loads(sys.argv[2]), "float32")
-losses = [BinaryCrossentropy(0.1), FocalLoss(2.0, 0.25), WeightedBinaryCrossentropy([2.0] * y.shape[1])]
+losses = [BinaryCrossentropy(0.1), FocalLoss(2.0, 0.25), AsymmetricLoss(4.0, 0.0, 0.05),
+          WeightedBinaryCrossentropy([2.0] * y.shape[1])]
 values = [float(loss(y, p)) for loss in losses]
 import jax  # the gradients a JAX training step would take, without the cost of compiling a model
 grads = [np.asarray(jax.grad(lambda q, loss=loss: loss(y, q))(np.full_like(p, 0.3))) for loss in losses]
@@ -272,8 +316,9 @@ def test_losses_run_on_jax_backend():
     result = subprocess.run([sys.executable, "-c", JAX_CHECK, json.dumps(y.tolist()), json.dumps(p.tolist())],
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    bce, focal, weighted, grads_ok = json.loads(result.stdout.strip().splitlines()[-1])
+    bce, focal, asl, weighted, grads_ok = json.loads(result.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(bce, ref_bce(y, p, 0.1), rtol=1e-5)
     np.testing.assert_allclose(focal, ref_focal_hard(y, p, 2.0, 0.25), rtol=1e-5)
+    np.testing.assert_allclose(asl, ref_asl(y, p, 4.0, 0.0, 0.05), rtol=1e-5)
     np.testing.assert_allclose(weighted, ref_weighted_bce(y, p, [2.0] * L), rtol=1e-5)
     assert grads_ok is True
