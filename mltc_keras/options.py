@@ -160,8 +160,9 @@ class TuneThresholdsOptions(DataOptions):
         "help": "per-label-f1: each label its own best threshold; macro-f1 / micro-f1: one threshold shared by "
                 "every label, the best for that average", "choices": ("per-label-f1", "macro-f1", "micro-f1")})
     grid: int = field(default=91, metadata={"min": 2, "max": 100_000, "help": "number of candidate thresholds, evenly spaced over 0.05..0.95"})
-    min_f1: float = field(default=0.2, metadata={"min": 0, "max": 1, "help":
-        "per-label-f1: a label whose best F1 is under this takes the shared micro-F1 threshold (0: every label its own)"})
+    min_precision: float = field(default=0.1, metadata={"min": 0, "max": 1, "help":
+        "per-label-f1: a label whose precision at its own best threshold is under this takes the shared micro-F1 "
+        "threshold (0: every label its own)"})
     output: str = field(default=None, metadata={
         "help": "write the tuned model here (default: replace --model, keeping the original as <stem>.bak.keras)"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --output or backup file"})

@@ -55,7 +55,7 @@ def run(opts):
     predictor = predictor_for(model)
     data = read_labelled_csv(opts.data, **opts.reader_kwargs(expected_labels=predictor.labels))
     proba = predictor.predict_proba(data.texts, batch_size=opts.batch_size)
-    tuned = tune_for(opts.objective, data.y, proba, make_grid(opts.grid), opts.min_f1)
+    tuned = tune_for(opts.objective, data.y, proba, make_grid(opts.grid), opts.min_precision)
     before = evaluate_predictions(data.y, proba, model.labels, np.asarray(model.thresholds))
     after = evaluate_predictions(data.y, proba, model.labels, tuned)
     model.thresholds = tuned.tolist()

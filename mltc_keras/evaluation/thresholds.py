@@ -9,10 +9,12 @@ DEFAULT_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
 OBJECTIVES = ("per-label-f1", "macro-f1", "micro-f1")
 
-# A label whose best validation F1 is under this has no threshold worth keeping. On Reuters, a label
-# with one validation positive scored 0.065 got threshold 0.06 (F1 0.015: 136 texts flagged to catch
-# it) and 526 false positives on the test split (BENCHMARKS.md, "Thresholds for labels").
-MIN_F1 = 0.2
+# A label's own threshold is kept only where, on the tuning data, at least this share of the texts it
+# flags are true: F1 rewards any threshold that catches a lone positive, however many false ones come
+# with it. On Reuters a label with one validation positive scored 0.065 got threshold 0.06 (136 texts
+# flagged to catch it) and 526 false positives on the test split (BENCHMARKS.md, "Thresholds for
+# labels with few validation examples").
+MIN_PRECISION = 0.1
 
 
 def make_grid(points):
@@ -53,19 +55,20 @@ def f1_curves(y_true, proba, grid=None):
     return grid, np.stack([_per_label_f1(y_true, proba >= t) for t in grid])
 
 
-def tune_thresholds(y_true, proba, grid=None, min_f1=MIN_F1):
+def tune_thresholds(y_true, proba, grid=None, min_precision=MIN_PRECISION):
     """For each label, the grid threshold that maximises its F1 on (y_true, proba).
 
     A label is predicted positive when proba >= threshold. Ties go to the threshold closest to
-    0.5 (the lower one if two are equally close). A label whose best F1 is under `min_f1` (one
-    with no positive in y_true, or whose few positives are caught only among many negatives)
-    takes the one threshold that is best for micro-F1 over all labels instead. With min_f1 = 0
-    every label keeps its own best, and a label with no positive gets 0.5.
+    0.5 (the lower one if two are equally close). A label whose precision at that threshold is
+    under `min_precision` (one with no positive in y_true, or whose few positives are caught only
+    among many negatives) takes the one threshold that is best for micro-F1 over all labels instead.
+    With min_precision = 0 every label keeps its own best, and a label with no positive gets 0.5.
     """
     y_true, proba, grid = _checked(y_true, proba, grid)
     f1 = np.stack([_per_label_f1(y_true, proba >= t) for t in grid])  # (len(grid), labels)
     best = grid[f1.argmax(axis=0)]
-    weak = f1.max(axis=0) < min_f1
+    tp, fp, _ = _counts(y_true, proba >= best)
+    weak = tp < min_precision * np.maximum(tp + fp, 1)  # precision under the floor; 0 when nothing is flagged
     if not weak.any():
         return best
     return np.where(weak, tune_global_threshold(y_true, proba, "micro", grid), best)
@@ -88,11 +91,11 @@ def tune_global_threshold(y_true, proba, average, grid=None):
     return np.full(y_true.shape[1], grid[int(np.argmax(scores))])
 
 
-def tune_for(objective, y_true, proba, grid=None, min_f1=MIN_F1):
+def tune_for(objective, y_true, proba, grid=None, min_precision=MIN_PRECISION):
     """Thresholds for one of OBJECTIVES: per-label-f1 (each label its own best, see
-    `tune_thresholds` for `min_f1`), or one shared threshold for macro-f1 / micro-f1."""
+    `tune_thresholds` for `min_precision`), or one shared threshold for macro-f1 / micro-f1."""
     if objective == "per-label-f1":
-        return tune_thresholds(y_true, proba, grid, min_f1)
+        return tune_thresholds(y_true, proba, grid, min_precision)
     if objective in ("macro-f1", "micro-f1"):
         return tune_global_threshold(y_true, proba, objective.split("-")[0], grid)
     raise ValueError(f"unknown objective {objective!r}; choose from {', '.join(OBJECTIVES)}")

@@ -151,6 +151,7 @@ def test_tune_thresholds(models):
     for args, message in ((("--model", "in_place.keras"), "in_place.bak.keras: a backup"),
                           (("--model", "bag.keras", "--output", "macro-f1.keras"), "--output macro-f1.keras: file exists"),
                           (("--model", "bag.keras", "--grid", "1"), "--grid 1"),
+                          (("--model", "bag.keras", "--min-precision", "2"), "--min-precision 2"),
                           (("--model", "bag.keras", "--output", "tuned.h5"), "must end in .keras")):
         done = cli("tune-thresholds", "--data", "valid.csv", *args, cwd=models)
         assert done.returncode == 2 and message in done.stderr, done.stderr

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from sklearn.metrics import f1_score
+from sklearn.metrics import f1_score, precision_score
 
-from mltc_keras.evaluation.thresholds import (DEFAULT_GRID, MIN_F1, apply_thresholds, f1_curves, make_grid, tune_for,
+from mltc_keras.evaluation.thresholds import (DEFAULT_GRID, MIN_PRECISION, apply_thresholds, f1_curves, make_grid, tune_for,
                                   tune_global_threshold, tune_thresholds)
 from mltc_keras.options import TuneThresholdsOptions
 
@@ -28,18 +28,18 @@ def test_label_without_positive_takes_the_shared_threshold():
     shared = tune_global_threshold(y, proba, "micro")[0]
     assert shared == 0.3  # label 0 is separated on (0.25, 0.3]; not 0.5, so the two cases differ
     assert tune_thresholds(y, proba)[1] == shared
-    assert tune_thresholds(y, proba, min_f1=0)[1] == 0.5
+    assert tune_thresholds(y, proba, min_precision=0)[1] == 0.5
 
 
 def test_label_caught_only_among_many_negatives_takes_the_shared_threshold():
-    # label 0: its one positive scores 0.1, under 30 negatives at 0.2; its best F1 (at 0.1) is 2/32.
-    # label 1 is well separated at 0.6 and sets the shared micro-F1 threshold.
+    # label 0: its one positive scores 0.1, under 30 negatives at 0.2; its best F1 is at 0.1, where
+    # 1 of the 31 texts it flags is true (precision 0.03). Label 1 is well separated at 0.6.
     y = np.zeros((40, 2), int)
     proba = np.full((40, 2), 0.02)
     y[0, 0], proba[0, 0] = 1, 0.1
     proba[1:31, 0] = 0.2
     y[:10, 1], proba[:10, 1] = 1, 0.6
-    assert tune_thresholds(y, proba, min_f1=0)[0] == 0.1
+    assert tune_thresholds(y, proba, min_precision=0)[0] == 0.1
     tuned = tune_thresholds(y, proba)
     assert tuned[1] == 0.5 and tuned[0] == tune_global_threshold(y, proba, "micro")[0] > 0.2
     assert apply_thresholds(proba, tuned)[:, 0].sum() == 0  # no longer floods label 0 with 31 predictions
@@ -51,18 +51,21 @@ def test_never_worse_than_half(seed):
     y = (rng.random((300, 6)) < [0.02, 0.1, 0.3, 0.5, 0.7, 0.0]).astype(int)
     proba = np.clip(0.3 * y + rng.random((300, 6)) * 0.7, 0, 1)
     f1_half = f1_score(y, apply_thresholds(proba, 0.5), average=None, zero_division=0)
-    raw = tune_thresholds(y, proba, min_f1=0)
+    raw = tune_thresholds(y, proba, min_precision=0)
     assert raw.shape == (6,) and set(raw) <= set(DEFAULT_GRID)
     f1_raw = f1_score(y, apply_thresholds(proba, raw), average=None, zero_division=0)
     assert np.all(f1_raw >= f1_half - 1e-12)
-    # with the floor, every label that reaches it keeps that own best threshold
+    # with the floor, every label precise enough at its own best threshold keeps it; the others share one
+    precision = precision_score(y, apply_thresholds(proba, raw), average=None, zero_division=0)
+    kept = precision >= MIN_PRECISION
+    assert 0 < kept.sum() < 6, "the data must hold labels on both sides of the floor"
     tuned = tune_thresholds(y, proba)
-    assert np.array_equal(tuned[f1_raw >= MIN_F1], raw[f1_raw >= MIN_F1])
-    assert np.all(tuned[f1_raw < MIN_F1] == tune_global_threshold(y, proba, "micro")[0])
+    assert np.array_equal(tuned[kept], raw[kept])
+    assert np.all(tuned[~kept] == tune_global_threshold(y, proba, "micro")[0])
 
 
 def test_the_command_floor_is_the_library_floor():
-    assert TuneThresholdsOptions.__dataclass_fields__["min_f1"].default == MIN_F1
+    assert TuneThresholdsOptions.__dataclass_fields__["min_precision"].default == MIN_PRECISION
 
 
 def test_apply_thresholds():
