@@ -89,6 +89,21 @@ def arch_cell(name, folder, arch, seed, pretrained, work, train_options=(), tag=
             if warned else None, "command": " ".join(command[1:])}
 
 
+def splits(folder, seed):
+    """(train, valid, test) of a data set as `train` splits it: valid.csv when there is one, else the
+    tool's stratified 10% of train.csv for `seed`."""
+    from mltc_keras.data.reader import read_labelled_csv
+    from mltc_keras.data.stratify import stratified_split
+
+    train = read_labelled_csv(folder / "train.csv")
+    if (folder / "valid.csv").is_file():
+        valid = read_labelled_csv(folder / "valid.csv", expected_labels=train.labels)
+    else:
+        train_idx, valid_idx = stratified_split(train.y, 0.1, seed)
+        train, valid = train.subset(train_idx), train.subset(valid_idx)
+    return train, valid, read_labelled_csv(folder / "test.csv", expected_labels=train.labels)
+
+
 def tfidf_cell(folder, seed):
     """The reference: tf-idf + one-vs-rest logistic regression, thresholds tuned on the validation rows."""
     from scipy.sparse import hstack
@@ -96,19 +111,11 @@ def tfidf_cell(folder, seed):
     from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
 
-    from mltc_keras.data.reader import read_labelled_csv
-    from mltc_keras.data.stratify import stratified_split
     from mltc_keras.evaluation.metrics import evaluate_predictions
     from mltc_keras.evaluation.thresholds import tune_thresholds
 
     start = time.perf_counter()
-    train = read_labelled_csv(folder / "train.csv")
-    if (folder / "valid.csv").is_file():
-        valid = read_labelled_csv(folder / "valid.csv", expected_labels=train.labels)
-    else:
-        train_idx, valid_idx = stratified_split(train.y, 0.1, seed)
-        train, valid = train.subset(train_idx), train.subset(valid_idx)
-    test = read_labelled_csv(folder / "test.csv", expected_labels=train.labels)
+    train, valid, test = splits(folder, seed)
     words = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True)
     x_train = hstack([words.fit_transform(train.texts), chars.fit_transform(train.texts)]).tocsr()
