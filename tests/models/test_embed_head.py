@@ -46,7 +46,7 @@ def test_training_reads_cached_embeddings_and_saves_encoder_and_head(trained):
         "import json, mltc_keras; m = mltc_keras.load('models/eh.keras').model; "
         "print(json.dumps({'arch': m.arch, **m.options}))", trained).stdout.splitlines()[-1])
     assert options["arch"] == "embed-head"
-    assert (options["loss"], options["focal_gamma"], options["focal_alpha"]) == ("focal", 2.0, 0.25)
+    assert (options["loss"], options["learning_rate"]) == ("bce", 1e-3)
     assert options["model"]["pretrained"] == "tiny-bert" and options["model"]["pooling"] == "mean"
     assert (options["model"]["layers"], options["model"]["normalize"]) == ("all", True)
 
