@@ -38,6 +38,18 @@ def _per_label_f1(y_true, pred):
     return _f1(*_counts(y_true, pred))
 
 
+def _grid_counts(y_true, proba, grid):
+    """Per-label true positives, false positives and false negatives at each grid threshold, each
+    (len(grid), labels): one pass that every tuning rule reads."""
+    return tuple(np.stack(counts) for counts in zip(*(_counts(y_true, proba >= t) for t in grid)))
+
+
+def _best_shared(grid, tp, fp, fn, average):
+    """The grid threshold whose pooled (micro) or label-mean (macro) F1 is highest; ties: the first."""
+    scores = _f1(tp.sum(axis=1), fp.sum(axis=1), fn.sum(axis=1)) if average == "micro" else _f1(tp, fp, fn).mean(axis=1)
+    return grid[int(np.argmax(scores))]
+
+
 def _checked(y_true, proba, grid):
     y_true = np.asarray(y_true).astype(bool)
     proba = np.asarray(proba, dtype=float)
@@ -65,13 +77,12 @@ def tune_thresholds(y_true, proba, grid=None, min_precision=MIN_PRECISION):
     With min_precision = 0 every label keeps its own best, and a label with no positive gets 0.5.
     """
     y_true, proba, grid = _checked(y_true, proba, grid)
-    f1 = np.stack([_per_label_f1(y_true, proba >= t) for t in grid])  # (len(grid), labels)
-    best = grid[f1.argmax(axis=0)]
-    tp, fp, _ = _counts(y_true, proba >= best)
-    weak = tp < min_precision * np.maximum(tp + fp, 1)  # precision under the floor; 0 when nothing is flagged
-    if not weak.any():
-        return best
-    return np.where(weak, tune_global_threshold(y_true, proba, "micro", grid), best)
+    tp, fp, fn = _grid_counts(y_true, proba, grid)
+    index = _f1(tp, fp, fn).argmax(axis=0)
+    labels = np.arange(y_true.shape[1])
+    hits, flagged = tp[index, labels], tp[index, labels] + fp[index, labels]
+    weak = hits < min_precision * np.maximum(flagged, 1)  # precision under the floor; 0 when nothing is flagged
+    return np.where(weak, _best_shared(grid, tp, fp, fn, "micro"), grid[index])
 
 
 def tune_global_threshold(y_true, proba, average, grid=None):
@@ -84,11 +95,7 @@ def tune_global_threshold(y_true, proba, average, grid=None):
     if average not in ("micro", "macro"):
         raise ValueError(f"average must be 'micro' or 'macro', not {average!r}")
     y_true, proba, grid = _checked(y_true, proba, grid)
-    scores = []
-    for t in grid:
-        tp, fp, fn = _counts(y_true, proba >= t)
-        scores.append(float(_f1(tp.sum(), fp.sum(), fn.sum())) if average == "micro" else float(_f1(tp, fp, fn).mean()))
-    return np.full(y_true.shape[1], grid[int(np.argmax(scores))])
+    return np.full(y_true.shape[1], _best_shared(grid, *_grid_counts(y_true, proba, grid), average))
 
 
 def tune_for(objective, y_true, proba, grid=None, min_precision=MIN_PRECISION):
