@@ -252,6 +252,9 @@ class EmbedOptions:
     layers: str = field(default="last", metadata={
         "help": "hidden states to pool and concatenate: last, all, or indices such as 0,6 (0: embedding output)"})
     normalize: bool = field(default=False, metadata={"help": "scale each pooled layer to unit length"})
+    window: int = field(default=0, metadata={"min": 0, "max": 100_000, "help":
+        "read texts in windows of this many tokens and average their vectors, weighted by tokens (as embed-head "
+        "does, 128 by default there); 0: one pass"})
     max_length: int = field(default=128, metadata={"min": 1, "max": 100_000, "help": "tokens per text; longer texts are cut"})
     cache_dir: str = field(default=None, metadata={"help": "embedding cache (default: $MLTC_KERAS_CACHE or ~/.cache/mltc-keras)"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing --output"})

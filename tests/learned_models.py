@@ -16,7 +16,7 @@ from tiny_bert import make_tiny_bert
 SMALL = {"bilstm": dict(embedding_dim=16, lstm_units=8, attention_units=8, dense_units=16, init_embeddings="none",
                         freeze_embeddings=False, min_updates=120),
          "bag": dict(embedding_dim=16, hidden_units="16", min_count=1, min_updates=120),
-         "embed-head": dict(hidden_units="64", min_updates=400, batch_size=32),
+         "embed-head": dict(hidden_units="64", min_updates=400, batch_size=32, window=6),  # several windows a text
          "bert": dict(learning_rate=1e-3, min_updates=120)}
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import keras
 
 from mltc_keras.encoders.pooling import check_pooling, layer_indices
-from mltc_keras.nn.layers import EncoderInputs, SequencePooling
+from mltc_keras.nn.layers import EncoderInputs, SequencePooling, TokenWindows, WindowMean
 from mltc_keras.text.tokenizer import Tokenizer
 
 FOLDER_FILES = "config.json, model.safetensors, and tokenizer.json or vocab.txt"
@@ -158,18 +158,23 @@ def _hidden_states(backbone, indices):
     return keras.Model(backbone.input, [states[i] for i in indices], name="hidden_states")
 
 
-def encoder_network(backbone, pad_id, pooling, layers="last", normalize=False, name="encoder"):
+def encoder_network(backbone, pad_id, pooling, layers="last", normalize=False, name="encoder", window=0):
     """token ids (right-padded with `pad_id`) -> one vector per text.
 
     Each chosen hidden state (`layers`, see `layer_indices`) is pooled, as the masked mean over
     the real tokens (`mean`) or the first token's vector (`cls`), optionally scaled to unit length
     (`normalize`, so that layers of different scales weigh alike), and the results are concatenated.
+    With `window` tokens, each text is read in windows of that many tokens (`TokenWindows`) and a layer's pooled vectors are averaged over them, weighted by their
+    tokens, before `normalize`.
     """
     check_pooling(pooling)
     indices = layer_indices(layers, backbone.num_layers)
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    padding_mask, segment_ids = EncoderInputs(pad_id, name="encoder_inputs")(token_ids)
-    feeds = {"token_ids": token_ids, "padding_mask": padding_mask, "segment_ids": segment_ids}
+    encoded_ids, window_tokens = token_ids, None
+    if window:
+        encoded_ids, window_tokens = TokenWindows(window, pad_id, name="windows")(token_ids)
+    padding_mask, segment_ids = EncoderInputs(pad_id, name="encoder_inputs")(encoded_ids)
+    feeds = {"token_ids": encoded_ids, "padding_mask": padding_mask, "segment_ids": segment_ids}
     inputs = {key: feeds[key] for key in backbone.input}
     if indices == [backbone.num_layers]:
         outputs = backbone(inputs)
@@ -180,6 +185,8 @@ def encoder_network(backbone, pad_id, pooling, layers="last", normalize=False, n
     pooled = []
     for i, state in zip(indices, states):
         vector = SequencePooling(pooling, name=f"{pooling}_pooling_{i}")([state, padding_mask])
+        if window_tokens is not None:
+            vector = WindowMean(name=f"window_mean_{i}")([vector, window_tokens])
         if normalize:
             vector = keras.layers.UnitNormalization(name=f"unit_norm_{i}")(vector)
         pooled.append(vector)

@@ -22,6 +22,10 @@ class Spec(EncoderSpec):
         "help": "scale each pooled layer to unit length before concatenating (layers then weigh alike)"})
     hidden_units: str = field(default="512,256", metadata={"check": hidden_sizes, "help": "comma list of hidden Dense sizes of the head"})
     dropout: float = field(default=0.3, metadata={"min": 0, "below": 1, "help": "dropout after each hidden Dense layer"})
+    window: int = field(default=None, metadata={"min": 0, "max": 100_000,
+        "help": "read longer texts in windows of this many tokens and average their vectors, weighted by tokens "
+                "(default: 128, the length sentence encoders are fine-tuned on, or the encoder's limit if smaller); "
+                "0: one pass of up to --max-length tokens"})
 
 
 class EmbedHead(Arch):
@@ -33,11 +37,13 @@ class EmbedHead(Arch):
 
     def features(self, spec, train_texts):
         """Sentence embeddings of the frozen --pretrained encoder, pooled by --pooling."""
-        from mltc_keras.models.features import EmbeddingFeatures
+        from mltc_keras.models.features import EmbeddingFeatures, checked_window
 
         pretrained = spec.load_encoder()
+        with reraise("--window", spec.window):
+            window = checked_window(pretrained, spec.window)
         with reraise("--layers", spec.layers):
-            return EmbeddingFeatures(pretrained, spec.pooling, spec.layers, spec.normalize)
+            return EmbeddingFeatures(pretrained, spec.pooling, spec.layers, spec.normalize, window)
 
     def body(self, spec, features):
         import keras

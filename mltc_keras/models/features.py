@@ -49,19 +49,42 @@ class EncoderTokenFeatures(TokenFeatures):
         return self.pretrained.max_sequence_length
 
 
+WINDOW = 128  # tokens: what sentence encoders such as all-MiniLM-L6-v2 were fine-tuned on
+
+
+def checked_window(pretrained, window):
+    """The window `encoder_network` reads texts in for `window` (checked against the encoder);
+    None: `WINDOW`, or the encoder's limit if smaller; 0: one pass."""
+    if window is None:
+        window = min(WINDOW, pretrained.max_sequence_length or WINDOW)
+    if not window:
+        return 0
+    if window < 3:
+        raise ValueError("a window holds a start token, an end token and some text; use 3 or more, or 0 (one pass)")
+    limit = pretrained.max_sequence_length
+    if limit is not None and window > limit:
+        raise ValueError(f"the encoder reads at most {limit} tokens at a time; use a window of at most {limit}")
+    if pretrained.tokenizer.frame_ids is None:
+        raise ValueError("the encoder's tokenizer puts no start and end tokens around a text, which each "
+                         "window needs; use 0 (one pass)")
+    return window
+
+
 class EmbeddingFeatures:
     """Pooled outputs of a frozen pretrained encoder, embedded once and cached; the network is a
     head over them, and the saved model puts the encoder back in front of it."""
 
-    def __init__(self, pretrained, pooling="mean", layers="last", normalize=False):
+    def __init__(self, pretrained, pooling="mean", layers="last", normalize=False, window=0):
         self.pretrained = pretrained
         self.tokenizer = pretrained.tokenizer
-        self.encoder = encoder_network(pretrained.backbone, self.tokenizer.pad_id, pooling, layers, normalize)
+        self.window = window
+        self.encoder = encoder_network(pretrained.backbone, self.tokenizer.pad_id, pooling, layers, normalize,
+                                       window=window)
         self.encoder.trainable = False
         indices = layer_indices(layers, pretrained.backbone.num_layers)
         precision = keras.config.dtype_policy().name  # embeddings computed in bf16 differ from float32 ones
         self.variant = (f"{pooling}-{'.'.join(map(str, indices))}{'-unit' if normalize else ''}"
-                        f"{'' if precision == 'float32' else '-' + precision}")
+                        f"{f'-w{window}' if window else ''}{'' if precision == 'float32' else '-' + precision}")
 
     @property
     def width(self):
@@ -70,7 +93,7 @@ class EmbeddingFeatures:
 
     @property
     def max_tokens(self):
-        return self.pretrained.max_sequence_length
+        return None if self.window else self.pretrained.max_sequence_length
 
     def compute(self, texts, max_length, cache_dir=None):
         return embed_cached(self.pretrained, self.encoder, self.variant, texts, max_length, cache_dir)

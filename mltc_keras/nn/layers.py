@@ -138,3 +138,66 @@ class SequencePooling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode}
+
+
+@keras.saving.register_keras_serializable(package="mltc_keras")
+class TokenWindows(keras.layers.Layer):
+    """Right-padded ids framed as `[start] t1 .. tn [end]` (batch, time) -> (windows, tokens): each
+    text cut into consecutive windows of up to `window - 2` content tokens, each framed again by the
+    text's own start and end tokens and right-padded to `window` ((batch * k, window), k windows a
+    text, as many as the longest text needs), and the content tokens in each window ((batch, k),
+    float32; 0 for a window past its text's end, which is all padding; 1 for an empty text's one).
+
+    An encoder trained on short inputs then reads a long text as several inputs of the length it
+    knows, instead of one that runs past it. The frame is copied from the input, not written as
+    fixed ids, so each window's start and end are the same input positions (what gradients with
+    respect to the input need)."""
+
+    def __init__(self, window, pad_id=0, **kwargs):
+        super().__init__(**kwargs)
+        if int(window) < 3:
+            raise ValueError(f"window must hold a start token, an end token and content, got {window}")
+        self.window, self.pad_id = int(window), int(pad_id)
+
+    def call(self, token_ids):
+        token_ids = ops.cast(token_ids, "int32")
+        size = self.window - 2
+        length = ops.sum(ops.cast(ops.not_equal(token_ids, self.pad_id), "int32"), axis=1)
+        start = token_ids[:, :1]
+        end = ops.take_along_axis(token_ids, ops.expand_dims(ops.maximum(length - 1, 0), 1), axis=1)
+        content = token_ids[:, 1:]  # t1 .. tn [end] padding: the end token becomes padding here
+        width = ops.shape(content)[1]
+        content = ops.where(ops.arange(width)[None, :] < ops.expand_dims(length - 2, 1), content, self.pad_id)
+        content = ops.pad(content, [[0, 0], [0, (size - width % size) % size]], constant_values=self.pad_id)
+        pieces = ops.reshape(content, (ops.shape(token_ids)[0], -1, size))  # (batch, k, size)
+        tokens = ops.sum(ops.cast(ops.not_equal(pieces, self.pad_id), "int32"), axis=2)
+        first = ops.expand_dims(ops.equal(ops.arange(ops.shape(pieces)[1]), 0), 0)  # read even when empty
+        used = ops.expand_dims(ops.logical_or(tokens > 0, first), 2)
+        framed_start = ops.where(used, ops.expand_dims(start, 1), self.pad_id)
+        body = ops.concatenate([pieces, ops.full_like(pieces[:, :, :1], self.pad_id)], axis=2)
+        at_end = ops.logical_and(ops.cast(ops.one_hot(tokens, size + 1), "bool"), used)
+        body = ops.where(at_end, ops.expand_dims(end, 1), body)
+        windows = ops.reshape(ops.concatenate([framed_start, body], axis=2), (-1, self.window))
+        return windows, ops.cast(ops.maximum(tokens, ops.cast(first, "int32")), "float32")
+
+    def compute_output_spec(self, token_ids):
+        return (keras.KerasTensor((None, self.window), dtype="int32"),
+                keras.KerasTensor((token_ids.shape[0], None), dtype="float32"))
+
+    def get_config(self):
+        return {**super().get_config(), "window": self.window, "pad_id": self.pad_id}
+
+
+@keras.saving.register_keras_serializable(package="mltc_keras")
+class WindowMean(keras.layers.Layer):
+    """[vectors (batch * k, features), tokens (batch, k)] -> (batch, features): each text's window
+    vectors averaged, weighted by the tokens each window read (`TokenWindows`)."""
+
+    def call(self, inputs):
+        vectors, tokens = inputs
+        tokens = ops.cast(tokens, vectors.dtype)
+        vectors = ops.reshape(vectors, (ops.shape(tokens)[0], ops.shape(tokens)[1], vectors.shape[-1]))
+        return _masked_mean(vectors, tokens)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[1][0], input_shape[0][-1])

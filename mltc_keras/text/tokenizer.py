@@ -84,6 +84,13 @@ class Tokenizer:
     def fingerprint(self):
         return hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()[:16]
 
+    @property
+    def frame_ids(self):
+        """(start id, end id) of the special tokens put around every text (BERT's [CLS] and [SEP]),
+        or None when it puts no such pair."""
+        ids = self._tok.encode("").ids
+        return tuple(ids) if len(ids) == 2 else None
+
     def token_ids(self, texts):
         """Each text's ids, special tokens included, uncut and unpadded."""
         return [enc.ids for start in range(0, len(texts), _CHUNK)

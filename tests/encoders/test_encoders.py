@@ -166,3 +166,28 @@ def test_a_distilbert_checkpoint_loads_and_pools_every_layer(tmp_path):
     every = encoder_network(distil.backbone, 0, "mean", layers="all").predict(ids, verbose=0)
     assert every.shape == (len(TEXTS), 16)
     np.testing.assert_allclose(every[:, 8:], last, atol=1e-5)
+
+
+def test_windows_read_a_long_text_as_the_weighted_mean_of_its_pieces(pretrained):
+    tok = pretrained.tokenizer
+    start, end = tok.frame_ids
+    window = 5  # three tokens of text each
+    windowed = encoder_network(pretrained.backbone, tok.pad_id, "mean", "all", True, window=window)
+    plain = encoder_network(pretrained.backbone, tok.pad_id, "mean", "all", False)
+    ids = tok.encode(TEXTS, 20)
+    got = windowed.predict(ids, verbose=0)
+    for row, text_ids in enumerate(tok.token_ids(TEXTS)):
+        content = text_ids[1:-1]
+        pieces = [content[i:i + window - 2] for i in range(0, len(content), window - 2)] or [[]]
+        framed = tok.encode([""], window).repeat(len(pieces), 0)
+        for i, piece in enumerate(pieces):
+            framed[i, :len(piece) + 2] = [start, *piece, end]
+        vectors = plain.predict(framed, verbose=0)
+        weights = np.array([max(len(piece), 1) for piece in pieces], dtype="float32")
+        mean = (vectors * weights[:, None]).sum(0) / weights.sum()
+        expected = np.concatenate([part / np.linalg.norm(part) for part in np.split(mean, 2)])
+        np.testing.assert_allclose(got[row], expected, atol=1e-5)
+    short = encoder_network(pretrained.backbone, tok.pad_id, "mean", "all", True, window=16)
+    whole = encoder_network(pretrained.backbone, tok.pad_id, "mean", "all", True)
+    np.testing.assert_allclose(short.predict(ids[:3], verbose=0), whole.predict(ids[:3], verbose=0), atol=1e-5,
+                               err_msg="a text that fits one window reads as without windows")

@@ -13,7 +13,7 @@ from mltc_keras.models.embed_head import Spec
 from mltc_keras.options import resolve_train_options
 from tiny_bert import train_on_tiny_bert
 
-HEAD = ["--hidden-units", "16,8", "--max-length", "16", "--batch-size", "16"]
+HEAD = ["--hidden-units", "16,8", "--max-length", "16", "--batch-size", "16", "--window", "6"]
 TEXTS = ["so happy today", "furious why", "the a day", ""]
 
 
@@ -73,7 +73,8 @@ def test_encoder_in_the_file_is_the_frozen_checkpoint(trained):
     assert trainable == model.network.get_layer("embed_head").count_params(), "only the head is trainable"
     original = load_pretrained(str(trained / "tiny-bert"))
     ids = original.tokenizer.encode(TEXTS, 16)
-    expected = encoder_network(original.backbone, original.tokenizer.pad_id, "mean", "all", True).predict(ids, verbose=0)
+    expected = encoder_network(original.backbone, original.tokenizer.pad_id, "mean", "all", True,
+                               window=6).predict(ids, verbose=0)
     assert expected.shape == (4, 16), "the embedding output and the one block, 8 wide each"
     np.testing.assert_allclose(saved_encoder.predict(ids, verbose=0), expected, atol=1e-6)
 
@@ -96,7 +97,7 @@ def test_head_checkpoint_is_refused_with_a_clear_error(trained):
 def test_embed_command_writes_npy_in_row_order_and_shares_the_cache(trained):
     entries = {p.name: p.stat().st_mtime_ns for p in (trained / "cache" / "embeddings").glob("*.npy")}
     result = cli("embed", "--pretrained", "tiny-bert", "--input", "train.csv", "--output", "train.npy",
-                 "--max-length", "16", "--layers", "all", "--normalize", cwd=trained)
+                 "--max-length", "16", "--layers", "all", "--normalize", "--window", "6", cwd=trained)
     assert result.returncode == 0, result.stderr
     assert "160 rows x 16" in result.stdout
     after = {p.name: p.stat().st_mtime_ns for p in (trained / "cache" / "embeddings").glob("*.npy")}
@@ -108,8 +109,8 @@ def test_embed_command_writes_npy_in_row_order_and_shares_the_cache(trained):
 
     original = load_pretrained(str(trained / "tiny-bert"))
     texts = [row[0] for row in make_rows(160, seed=1)]
-    expected = encoder_network(original.backbone, 0, "mean", "all", True).predict(
-        original.tokenizer.encode(texts, 16), verbose=0)
+    expected = encoder_network(original.backbone, 0, "mean", "all", True, window=6
+                               ).predict(original.tokenizer.encode(texts, 16), verbose=0)
     np.testing.assert_allclose(vectors, expected, atol=1e-5)
 
     result = cli("embed", "--pretrained", "tiny-bert", "--input", "valid.csv", "--output", "last.npy",
@@ -135,3 +136,13 @@ def test_embed_head_needs_pretrained(trained):
     assert result.returncode == 2
     assert "--pretrained" in result.stderr.splitlines()[-1]
     assert not (trained / "x.keras").exists()
+
+
+@pytest.mark.parametrize("window, message", [("2", "use 3 or more, or 0"), ("65", "at most 64 tokens at a time")])
+def test_a_window_the_encoder_cannot_read_is_refused(trained, window, message):
+    result = cli("embed", "--pretrained", "tiny-bert", "--input", "valid.csv", "--output", "w.npy",
+                 "--window", window, cwd=trained)
+    assert result.returncode == 2
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith(f"error: --window {window}: ") and message in last
+    assert not (trained / "w.npy").exists()

@@ -193,3 +193,29 @@ def test_masked_average_of_an_all_padding_row_is_zero_not_nan():
     mask = np.array([[True, True, False], [False, False, False]])
     out = keras.ops.convert_to_numpy(MaskedGlobalAveragePooling1D()(x, mask=mask))
     np.testing.assert_array_equal(out, [[1, 1, 1, 1], [0, 0, 0, 0]])
+
+
+def test_token_windows_frame_each_piece_of_a_text():
+    from mltc_keras.nn.layers import TokenWindows
+
+    ids = np.array([[1, 5, 6, 7, 8, 9, 2, 0],  # five tokens: two windows of up to three
+                    [1, 5, 2, 0, 0, 0, 0, 0],
+                    [1, 2, 0, 0, 0, 0, 0, 0]])  # an empty text
+    windows, tokens = map(np_, TokenWindows(5, pad_id=0)(ids))
+    assert tokens.shape == (3, windows.shape[0] // 3)
+    expected = {(0, 0): [1, 5, 6, 7, 2], (0, 1): [1, 8, 9, 2, 0], (1, 0): [1, 5, 2, 0, 0], (2, 0): [1, 2, 0, 0, 0]}
+    k = tokens.shape[1]
+    for (text, window), row in expected.items():
+        assert windows[text * k + window].tolist() == row
+    np.testing.assert_array_equal(tokens[:, :2], [[3, 2], [1, 0], [1, 0]])
+    unused = [i for i in range(windows.shape[0]) if (i // k, i % k) not in expected]
+    assert (windows[unused] == 0).all() and (tokens.reshape(-1)[unused] == 0).all()
+
+
+def test_window_mean_weighs_windows_by_their_tokens():
+    from mltc_keras.nn.layers import WindowMean
+
+    vectors = np.arange(12, dtype="float32").reshape(6, 2)  # 2 texts x 3 windows
+    tokens = np.array([[3, 1, 0], [0, 2, 2]], dtype="float32")
+    out = np_(WindowMean()([vectors, tokens]))
+    np.testing.assert_allclose(out, [(3 * vectors[0] + vectors[1]) / 4, (vectors[4] + vectors[5]) / 2])
