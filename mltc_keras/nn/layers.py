@@ -144,9 +144,10 @@ class SequencePooling(keras.layers.Layer):
 class TokenWindows(keras.layers.Layer):
     """Right-padded ids framed as `[start] t1 .. tn [end]` (batch, time) -> (windows, tokens): each
     text cut into consecutive windows of up to `window - 2` content tokens, each framed again by the
-    text's own start and end tokens and right-padded to `window` ((batch * k, window), k windows a
-    text, as many as the longest text needs), and the content tokens in each window ((batch, k),
-    float32; 0 for a window past its text's end, which is all padding; 1 for an empty text's one).
+    text's own start and end tokens and right-padded ((batch * k, window), k windows a text, as many
+    as the longest text needs; a batch whose texts all fit one window keeps its own width), and the
+    content tokens in each window ((batch, k), float32; 0 for a window past its text's end, which is
+    all padding; 1 for an empty text's one).
 
     An encoder trained on short inputs then reads a long text as several inputs of the length it
     knows, instead of one that runs past it. The frame is copied from the input, not written as
@@ -161,12 +162,13 @@ class TokenWindows(keras.layers.Layer):
 
     def call(self, token_ids):
         token_ids = ops.cast(token_ids, "int32")
-        size = self.window - 2
         length = ops.sum(ops.cast(ops.not_equal(token_ids, self.pad_id), "int32"), axis=1)
         start = token_ids[:, :1]
         end = ops.take_along_axis(token_ids, ops.expand_dims(ops.maximum(length - 1, 0), 1), axis=1)
         content = token_ids[:, 1:]  # t1 .. tn [end] padding: the end token becomes padding here
         width = ops.shape(content)[1]
+        # a batch whose texts fit one window keeps its own width: one window each, no padding added
+        size = min(self.window - 2, width) if isinstance(width, int) else ops.minimum(self.window - 2, width)
         content = ops.where(ops.arange(width)[None, :] < ops.expand_dims(length - 2, 1), content, self.pad_id)
         content = ops.pad(content, [[0, 0], [0, (size - width % size) % size]], constant_values=self.pad_id)
         pieces = ops.reshape(content, (ops.shape(token_ids)[0], -1, size))  # (batch, k, size)
@@ -177,11 +179,11 @@ class TokenWindows(keras.layers.Layer):
         body = ops.concatenate([pieces, ops.full_like(pieces[:, :, :1], self.pad_id)], axis=2)
         at_end = ops.logical_and(ops.cast(ops.one_hot(tokens, size + 1), "bool"), used)
         body = ops.where(at_end, ops.expand_dims(end, 1), body)
-        windows = ops.reshape(ops.concatenate([framed_start, body], axis=2), (-1, self.window))
+        windows = ops.reshape(ops.concatenate([framed_start, body], axis=2), (-1, size + 2))
         return windows, ops.cast(ops.maximum(tokens, ops.cast(first, "int32")), "float32")
 
     def compute_output_spec(self, token_ids):
-        return (keras.KerasTensor((None, self.window), dtype="int32"),
+        return (keras.KerasTensor((None, None), dtype="int32"),
                 keras.KerasTensor((token_ids.shape[0], None), dtype="float32"))
 
     def get_config(self):

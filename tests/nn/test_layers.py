@@ -219,3 +219,13 @@ def test_window_mean_weighs_windows_by_their_tokens():
     tokens = np.array([[3, 1, 0], [0, 2, 2]], dtype="float32")
     out = np_(WindowMean()([vectors, tokens]))
     np.testing.assert_allclose(out, [(3 * vectors[0] + vectors[1]) / 4, (vectors[4] + vectors[5]) / 2])
+
+
+def test_token_windows_keep_a_short_batch_as_it_is():
+    from mltc_keras.nn.layers import TokenWindows
+
+    ids = np.array([[1, 5, 6, 2], [1, 7, 2, 0]])
+    windows, tokens = map(np_, TokenWindows(128, pad_id=0)(ids))
+    assert windows.shape == (2, 5), "one window a text, as wide as the batch (plus one slot), not 128"
+    assert windows.tolist() == [[1, 5, 6, 2, 0], [1, 7, 2, 0, 0]]
+    np.testing.assert_array_equal(tokens, [[2], [1]])
