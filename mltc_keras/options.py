@@ -85,6 +85,9 @@ class TrainOptions(DataOptions):
     lr_schedule: str = field(default="constant", metadata={
         "help": "constant (then the rate halves when validation loss stalls); linear or cosine decay to 0 after "
                 "the warm-up", "choices": ("constant", "linear", "cosine")})
+    plateau: int = field(default=None, metadata={"min": 0, "max": 100_000, "help":
+        "with a constant rate: epochs of stalled validation loss before the rate halves (default: 1, raised with "
+        "the epochs that --min-updates adds); 0: never"})
     warmup: float = field(default=0.0, metadata={"min": 0, "max": 1e9, 
         "help": "linear warm-up of the learning rate: a fraction of all updates (0.1) or a number of updates (500)"})
     accumulate: int = field(default=1, metadata={"min": 1, "max": 100_000, 

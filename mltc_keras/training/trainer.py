@@ -45,6 +45,14 @@ class EpochPlan:
     plateau_patience: int = 1  # epochs of flat validation loss before a constant rate is halved
 
 
+def plateau_patience(opts, plan):
+    """Epochs of stalled validation loss before a constant rate halves: --plateau, else the plan's;
+    0 (never) under a warm-up or a decay schedule, which alone sets the rate."""
+    if opts.lr_schedule != "constant" or opts.warmup != 0:
+        return 0
+    return plan.plateau_patience if opts.plateau is None else opts.plateau
+
+
 def plan_epochs(epochs, patience, batches_per_epoch, accumulate=1, min_updates=0):
     """Epochs and patience for a run: as given, or, when `epochs` of `batches_per_epoch` batches
     make fewer than `min_updates` optimizer updates (`accumulate` batches each), raised to reach
@@ -172,7 +180,7 @@ def fit(opts, arch, features, train_data, valid_data, run_dir, tasks=None, task_
                                 task_weights, epochs=plan.epochs)
 
     # a schedule owns the rate when there is one
-    plateau = plan.plateau_patience if opts.lr_schedule == "constant" and opts.warmup == 0 else 0
+    plateau = plateau_patience(opts, plan)
     fit_callbacks = training_callbacks(run_dir, plan.patience, plateau, resuming, opts.monitor, plan.epochs)
     if group:
         with group.scope():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mltc_keras.training.callbacks import never_improved, still_improving, training_callbacks
-from mltc_keras.training.trainer import plan_epochs
+from mltc_keras.training.trainer import plan_epochs, plateau_patience
 from mltc_keras.options import resolve_train_options
 
 
@@ -26,6 +26,15 @@ def test_a_large_data_set_keeps_its_epochs():
     plan = plan_epochs(epochs=5, patience=3, batches_per_epoch=340, min_updates=1000)
     assert (plan.epochs, plan.patience, plan.raised, plan.plateau_patience) == (5, 3, False, 1)
     assert plan_epochs(5, 3, 55, min_updates=0) == plan_epochs(5, 3, 55)
+
+
+def test_the_plateau_follows_the_plan_unless_given_and_never_fights_a_schedule():
+    plan = plan_epochs(epochs=5, patience=3, batches_per_epoch=55, min_updates=1000)
+    assert plateau_patience(resolve_train_options({"arch": "bilstm"}), plan) == 4
+    assert plateau_patience(resolve_train_options({"arch": "bilstm", "plateau": 2}), plan) == 2
+    assert plateau_patience(resolve_train_options({"arch": "bilstm", "plateau": 0}), plan) == 0
+    assert plateau_patience(resolve_train_options({"arch": "embed-head", "pretrained": "x"}), plan) == 0
+    assert plateau_patience(resolve_train_options({"arch": "bert", "pretrained": "x", "plateau": 3}), plan) == 0
 
 
 def test_epochs_given_explicitly_or_by_a_preset_are_kept():
