@@ -21,7 +21,7 @@ class EmbedResult:
 def run(opts):
     """Embeddings of every --input text by the --pretrained encoder, written to --output (.npy)."""
     from mltc_keras.encoders.pretrained import load_pretrained
-    from mltc_keras.models.features import EmbeddingFeatures, checked_window
+    from mltc_keras.models.features import embedding_features
 
     if Path(opts.output).suffix != ".npy":
         raise InputError(f"--output {opts.output}: embeddings are written as a .npy file; end the name in .npy")
@@ -29,10 +29,7 @@ def run(opts):
     texts = read_texts(opts.input, text_column=opts.text_column, drop_empty=opts.drop_empty)
     with reraise("--pretrained", opts.pretrained):
         pretrained = load_pretrained(opts.pretrained)
-    with reraise("--window", opts.window):
-        window = checked_window(pretrained, opts.window)
-    with reraise("--layers", opts.layers):
-        features = EmbeddingFeatures(pretrained, opts.pooling, opts.layers, opts.normalize, window)
+    features = embedding_features(pretrained, opts.pooling, opts.layers, opts.normalize, opts.window)
     refuse_long_inputs(opts.max_length, features.max_tokens, opts.pretrained)
     vectors = features.compute(texts, opts.max_length, opts.cache_dir)
     write_atomic(opts.output, lambda tmp: np.save(tmp, vectors), overwrite=opts.overwrite, suffix=".npy")

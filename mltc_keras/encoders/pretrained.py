@@ -164,8 +164,9 @@ def encoder_network(backbone, pad_id, pooling, layers="last", normalize=False, n
     Each chosen hidden state (`layers`, see `layer_indices`) is pooled, as the masked mean over
     the real tokens (`mean`) or the first token's vector (`cls`), optionally scaled to unit length
     (`normalize`, so that layers of different scales weigh alike), and the results are concatenated.
-    With `window` tokens, each text is read in windows of that many tokens (`TokenWindows`) and a layer's pooled vectors are averaged over them, weighted by their
-    tokens, before `normalize`.
+    With a `window` of tokens, each text is read in windows of that many (`TokenWindows`), and each
+    layer's pooled vectors are averaged over a text's windows, weighted by their tokens, before
+    `normalize`.
     """
     check_pooling(pooling)
     indices = layer_indices(layers, backbone.num_layers)

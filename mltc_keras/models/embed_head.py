@@ -7,7 +7,6 @@ lower layers' lexical features lifted test macro-F1 from 0.387 to 0.463 (BENCHMA
 from dataclasses import dataclass, field
 
 from mltc_keras.encoders.pooling import layer_indices
-from mltc_keras.errors import reraise
 from mltc_keras.models.base import Arch
 from mltc_keras.models.dense_stack import dense_stack, hidden_sizes
 from mltc_keras.models.encoder_spec import EncoderSpec
@@ -39,13 +38,9 @@ class EmbedHead(Arch):
 
     def features(self, spec, train_texts):
         """Sentence embeddings of the frozen --pretrained encoder, pooled by --pooling."""
-        from mltc_keras.models.features import EmbeddingFeatures, checked_window
+        from mltc_keras.models.features import embedding_features
 
-        pretrained = spec.load_encoder()
-        with reraise("--window", spec.window):
-            window = checked_window(pretrained, spec.window)
-        with reraise("--layers", spec.layers):
-            return EmbeddingFeatures(pretrained, spec.pooling, spec.layers, spec.normalize, window)
+        return embedding_features(spec.load_encoder(), spec.pooling, spec.layers, spec.normalize, spec.window)
 
     def body(self, spec, features):
         import keras

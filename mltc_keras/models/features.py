@@ -9,6 +9,7 @@ import keras
 
 from mltc_keras.encoders.embedding_cache import embed_cached
 from mltc_keras.encoders.pretrained import encoder_network, layer_indices
+from mltc_keras.errors import reraise
 from mltc_keras.text.batching import DenseBatches, batches
 from mltc_keras.text.token_cache import encode_cached
 
@@ -68,6 +69,15 @@ def checked_window(pretrained, window):
         raise ValueError("the encoder's tokenizer puts no start and end tokens around a text, which each "
                          "window needs; use 0 (one pass)")
     return window
+
+
+def embedding_features(pretrained, pooling, layers, normalize, window):
+    """`EmbeddingFeatures` after checking `window` (see `checked_window`); an unusable window or
+    layer list is an InputError naming --window or --layers."""
+    with reraise("--window", window):
+        window = checked_window(pretrained, window)
+    with reraise("--layers", layers):
+        return EmbeddingFeatures(pretrained, pooling, layers, normalize, window)
 
 
 class EmbeddingFeatures:
