@@ -56,13 +56,13 @@ WINDOW = 128  # tokens: what sentence encoders such as all-MiniLM-L6-v2 were fin
 def checked_window(pretrained, window):
     """The window `encoder_network` reads texts in for `window` (checked against the encoder);
     None: `WINDOW`, or the encoder's limit if smaller; 0: one pass."""
+    limit = pretrained.max_sequence_length
     if window is None:
-        window = min(WINDOW, pretrained.max_sequence_length or WINDOW)
+        window = min(WINDOW, limit or WINDOW)
     if not window:
         return 0
     if window < 3:
         raise ValueError("a window holds a start token, an end token and some text; use 3 or more, or 0 (one pass)")
-    limit = pretrained.max_sequence_length
     if limit is not None and window > limit:
         raise ValueError(f"the encoder reads at most {limit} tokens at a time; use a window of at most {limit}")
     if pretrained.tokenizer.frame_ids is None:

@@ -179,7 +179,6 @@ def fit(opts, arch, features, train_data, valid_data, run_dir, tasks=None, task_
         return build_classifier(opts, arch, features, train_data.labels, train_data.y, len(train_batches), tasks,
                                 task_weights, epochs=plan.epochs)
 
-    # a schedule owns the rate when there is one
     plateau = plateau_patience(opts, plan)
     fit_callbacks = training_callbacks(run_dir, plan.patience, plateau, resuming, opts.monitor, plan.epochs)
     if group:
