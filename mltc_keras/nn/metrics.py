@@ -1,9 +1,18 @@
-"""A streaming multi-label F1 Keras metric (micro or macro), written with `keras.ops` only."""
+"""Streaming multi-label Keras metrics, written with `keras.ops` only: F1 (micro or macro) and
+ROC / PR AUC over the labels present."""
 
 import keras
 from keras import ops
 
 AVERAGES = ("micro", "macro")
+
+# Keras spaces an AUC's thresholds evenly over [0, 1], 0.005 apart. A rare label whose probabilities
+# all sit below 0.005 (an output bias at a prior of 1e-4 starts there) falls into one bucket and reads
+# AUC 0.5 however well the model ranks it: on a synthetic set of 735 labels with a long tail that was
+# the monitor of every epoch (BENCHMARKS.md, "Many rare labels"). So the AUC reads the logits instead,
+# mapped from [-LOGIT_RANGE, LOGIT_RANGE] (probabilities 1e-6 to 1 - 1e-6) onto [0, 1]: the same
+# ranking, with buckets evenly spaced in logits.
+LOGIT_RANGE = 14.0
 
 
 @keras.saving.register_keras_serializable(package="mltc_keras")
@@ -73,7 +82,7 @@ class MultiLabelF1(keras.metrics.Metric):
 @keras.saving.register_keras_serializable(package="mltc_keras")
 class PresentLabelsAUC(keras.metrics.AUC):
     """Keras's multi-label ROC or PR AUC, averaged over the labels with at least one positive in
-    the data seen since the last reset.
+    the data seen since the last reset, with its thresholds evenly spaced in logits (`LOGIT_RANGE`).
 
     Keras counts a label without positives as AUC 0 (its recall is 0/0), so on a long tail of rare
     labels, most of them absent from a validation split or an epoch, the macro average sinks far
@@ -84,6 +93,12 @@ class PresentLabelsAUC(keras.metrics.AUC):
     def __init__(self, num_labels, curve="ROC", name=None, **kwargs):
         kwargs.pop("multi_label", None)
         super().__init__(num_labels=num_labels, multi_label=True, curve=curve, name=name, **kwargs)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        # an AUC only ranks, so a monotone map of the scores moves nothing but where the buckets fall
+        p = ops.clip(ops.cast(y_pred, "float32"), 1e-7, 1 - 1e-7)
+        scaled = (ops.log(p) - ops.log1p(-p) + LOGIT_RANGE) / (2 * LOGIT_RANGE)
+        return super().update_state(y_true, ops.clip(scaled, 0.0, 1.0), sample_weight)
 
     def result(self):
         # at the lowest threshold every positive is a true positive or a false negative

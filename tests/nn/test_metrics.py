@@ -117,3 +117,32 @@ def test_auc_skips_labels_without_positives_as_sklearn_does(curve):
     assert float(keras_own.result()) < expected - 0.2  # the bias this metric removes
     restored = PresentLabelsAUC.from_config(metric.get_config())
     assert (restored.curve, restored.num_thresholds) == (metric.curve, 1000)
+
+
+def test_auc_sees_rare_labels_whose_probabilities_sit_below_keras_threshold_step():
+    """A label with a prior of 1e-4 scores far under Keras's first threshold (0.005): Keras's own AUC
+    puts every text in one bucket (AUC 0.5); ours buckets logits and still ranks them, in a compiled
+    step too."""
+    import tensorflow as tf
+
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from mltc_keras.nn.metrics import PresentLabelsAUC
+
+    rng = np.random.default_rng(4)
+    y = np.zeros((2000, 3), dtype="float32")
+    y[rng.choice(2000, 40, replace=False), :] = 1
+    logits = -9.5 + 2.0 * y + rng.normal(0, 0.7, y.shape)  # probabilities around 1e-4, positives higher
+    p = (1 / (1 + np.exp(-logits))).astype("float32")
+    assert p.max() < 0.005
+    for curve, score in (("ROC", roc_auc_score), ("PR", average_precision_score)):
+        expected = np.mean([score(y[:, j], p[:, j]) for j in range(3)])
+        metric = PresentLabelsAUC(3, curve=curve)
+        tf.function(metric.update_state)(y, p)
+        assert float(metric.result()) == pytest.approx(expected, abs=0.03)
+        keras_own = keras.metrics.AUC(curve=curve, multi_label=True, num_labels=3)
+        keras_own.update_state(y, p)
+        assert float(keras_own.result()) == pytest.approx(0.5 if curve == "ROC" else 0.02, abs=0.01)
+        restored = PresentLabelsAUC.from_config(metric.get_config())
+        restored.update_state(y, p)
+        assert float(restored.result()) == pytest.approx(float(metric.result()))
