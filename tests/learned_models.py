@@ -6,6 +6,7 @@ while the others wait on its lock, then every worker reads the same model file."
 
 import functools
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,8 @@ SMALL = {"bilstm": dict(embedding_dim=16, lstm_units=8, attention_units=8, dense
 class Learned:
     output: Path
     model: object  # the TextClassifier, read back from `output`
-    warning: str   # what training warned (None: nothing)
+    warning: str   # the run's never-improved warning (None: it improved)
+    warned: list   # every warning training issued, as text
 
 
 class LearnedModels:
@@ -46,7 +48,8 @@ class LearnedModels:
 
             record = build_once(self.root / f"{arch}.json", functools.partial(self._train, arch))
             output = self.root / f"{arch}.keras"
-            self.results[arch] = Learned(output, load_classifier(output), json.loads(record.read_text())["warning"])
+            written = json.loads(record.read_text())
+            self.results[arch] = Learned(output, load_classifier(output), written["warning"], written["warned"])
         return self.results[arch]
 
     def _train(self, arch, record):
@@ -54,11 +57,13 @@ class LearnedModels:
         import mltc_keras
 
         extra = {"pretrained": str(self.root / "tiny-bert")} if arch in ("embed-head", "bert") else {}
-        result = mltc_keras.train(
-            arch=arch, train=str(self.root / "train.csv"), valid=str(self.root / "valid.csv"),
-            output=str(self.root / f"{arch}.keras"), logs_dir=str(self.root / "logs"),
-            cache_dir=str(self.root / "cache"), max_length=16, **SMALL[arch], **extra)
-        record.write_text(json.dumps({"warning": result.warning}))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = mltc_keras.train(
+                arch=arch, train=str(self.root / "train.csv"), valid=str(self.root / "valid.csv"),
+                output=str(self.root / f"{arch}.keras"), logs_dir=str(self.root / "logs"),
+                cache_dir=str(self.root / "cache"), max_length=16, **SMALL[arch], **extra)
+        record.write_text(json.dumps({"warning": result.warning, "warned": [str(w.message) for w in caught]}))
 
     def path(self, arch):
         return self.result(arch).output

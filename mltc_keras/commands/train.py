@@ -92,7 +92,7 @@ def run(opts, callbacks=()):
     """Train as `opts` (checked TrainOptions) says; `callbacks` are extra Keras callbacks for the fit."""
     from mltc_keras.models import ARCHS
     from mltc_keras.models.text_classifier import save_atomic
-    from mltc_keras.training.callbacks import never_improved, still_improving
+    from mltc_keras.training.callbacks import labels_at_chance, never_improved, still_improving
     from mltc_keras.training.trainer import distribution_strategy, fit, precision
 
     arch = ARCHS[opts.arch]
@@ -132,7 +132,8 @@ def run(opts, callbacks=()):
     if group is None or group.is_chief:
         save_atomic(fitted.model, output, overwrite=opts.overwrite)
     warning = never_improved(fitted.model.history_log, opts.monitor)
-    for message in (warning, still_improving(fitted.model.history_log, opts.monitor, fitted.plan.epochs)):
+    for message in (warning, still_improving(fitted.model.history_log, opts.monitor, fitted.plan.epochs),
+                    labels_at_chance(valid_data.y, fitted.valid_proba, train_data.y.sum(axis=0))):
         if message:
             warnings.warn(message, stacklevel=2)
     return TrainResult(output=output, run_dir=fitted.run_dir, epochs_run=fitted.epochs_run, seconds=fitted.seconds,

@@ -42,7 +42,7 @@ def prediction_metrics(y_true, y_pred):
     return out
 
 
-def _per_label_scores(y_true, proba):
+def per_label_scores(y_true, proba):
     """Per-label ROC-AUC (labels with both classes) and PR-AUC (labels with a positive), else None."""
     positives = y_true.sum(axis=0)
     roc = [float(skm.roc_auc_score(y_true[:, j], proba[:, j])) if 0 < positives[j] < len(y_true) else None
@@ -92,7 +92,7 @@ def evaluate_predictions(y_true, proba, labels, thresholds):
     per_label_thresholds = np.broadcast_to(np.asarray(thresholds, dtype=float), (len(labels),))
     y_pred = apply_thresholds(proba, per_label_thresholds)
     at_used = prediction_metrics(y_true, y_pred)
-    roc, pr = _per_label_scores(y_true, proba)
+    roc, pr = per_label_scores(y_true, proba)
     scores = score_metrics(y_true, proba, roc, pr)
     precision, recall, label_f1, support = skm.precision_recall_fscore_support(
         np.pad(y_true, ((0, 0), (0, 1))), np.pad(y_pred, ((0, 0), (0, 1))), average=None,

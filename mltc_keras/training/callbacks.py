@@ -111,6 +111,26 @@ def never_improved(history, monitor):
             "try a higher --learning-rate, more --epochs, another --loss, or check the labels")
 
 
+
+def labels_at_chance(y_valid, proba, train_positives, floor=0.6, max_share=0.25):
+    """A one-line warning when more than `max_share` of the labels with both classes in the validation
+    rows rank them no better than chance (ROC-AUC under `floor`): a run whose micro-F1 rides on its
+    frequent labels while the rest were never learned. None otherwise."""
+    import numpy as np
+
+    from mltc_keras.evaluation.metrics import per_label_scores
+
+    roc, _ = per_label_scores(np.asarray(y_valid), np.asarray(proba))
+    scored = [j for j, auc in enumerate(roc) if auc is not None]
+    weak = [j for j in scored if roc[j] < floor]
+    if not scored or len(weak) <= max_share * len(scored):
+        return None
+    examples = int(np.median(np.asarray(train_positives)[weak]))
+    return (f"{len(weak)} of the {len(scored)} labels scored on the validation rows rank them no better than chance "
+            f"(ROC-AUC under {floor}; a median of {examples} training examples each): the model did not learn them. "
+            "Try another --arch (embed-head, bert), trainable embeddings (bilstm: --no-freeze-embeddings), "
+            "or more examples of those labels")
+
 def still_improving(history, monitor, epochs_allowed, window=3, min_gain=0.01):
     """A one-line warning when the run used all `epochs_allowed` epochs and the validation `monitor`
     in `history` was best at the last one, having got better by more than `min_gain` (relative)

@@ -34,6 +34,7 @@ class Fitted:
     samples_per_second: float
     updates: int
     plan: "EpochPlan"
+    valid_proba: np.ndarray  # the trained model's probabilities on the validation rows
 
 
 @dataclasses.dataclass
@@ -204,4 +205,4 @@ def fit(opts, arch, features, train_data, valid_data, run_dir, tasks=None, task_
     model = model.with_network(features.inference_network(model.network))  # and no optimizer state
     return Fitted(model=model, run_dir=run_dir, epochs_run=epochs_run, seconds=seconds,
                   samples_per_second=len(x_train) * epochs_run / seconds if epochs_run and seconds else 0.0,
-                  updates=epochs_run * max(1, len(train_batches) // opts.accumulate), plan=plan)
+                  updates=epochs_run * max(1, len(train_batches) // opts.accumulate), plan=plan, valid_proba=proba)

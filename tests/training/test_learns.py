@@ -23,3 +23,4 @@ def test_every_arch_learns_the_cue_words(learned, arch):
     floor = 0.8 if arch == "embed-head" else 0.9
     assert report["micro_f1"] >= floor and report["macro_f1"] >= floor, (arch, report["micro_f1"], report["macro_f1"])
     assert result.warning is None
+    assert not [message for message in result.warned if "no better than chance" in message]

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from mltc_keras.training.callbacks import never_improved, still_improving, training_callbacks
+from mltc_keras.training.callbacks import labels_at_chance, never_improved, still_improving, training_callbacks
 from mltc_keras.training.trainer import plan_epochs, plateau_patience
 from mltc_keras.options import resolve_train_options
 
@@ -113,3 +113,21 @@ def test_a_run_cut_off_while_improving_is_named(history, monitor, allowed, warns
         assert message is None
     else:
         assert warns in message and "--epochs" in message and "\n" not in message
+
+
+def test_labels_ranked_at_chance_are_named_when_they_are_many():
+    """Ten labels with validation positives: the frequent three ranked well, the seven rare ones by
+    noise (the long-tail collapse); then the same with all ten ranked well."""
+    rng = np.random.default_rng(0)
+    y = (rng.random((400, 10)) < 0.1).astype(int)
+    y[:3, :] = 1  # every label has positives
+    signal = y + rng.normal(0, 0.3, y.shape)
+    noise = rng.random(y.shape)
+    proba = np.concatenate([signal[:, :3], noise[:, 3:]], axis=1)
+    train_positives = np.array([900, 800, 700, 4, 3, 3, 2, 2, 1, 1])
+    message = labels_at_chance(y, proba, train_positives)
+    assert message.startswith("7 of the 10 labels") and "a median of 2 training examples" in message
+    assert "--no-freeze-embeddings" in message and "\n" not in message
+    assert labels_at_chance(y, signal, train_positives) is None
+    # two of ten at chance is under the default share of a quarter
+    assert labels_at_chance(y, np.concatenate([signal[:, :8], noise[:, 8:]], axis=1), train_positives) is None
