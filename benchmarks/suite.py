@@ -8,8 +8,8 @@ A data set is any folder under --data with train.csv and test.csv (valid.csv whe
 the tool's stratified split of train, the same rows for every cell of that seed). Each cell trains
 `mltc-keras train --arch A` with defaults only (plus --seed and, for the encoder archs, --pretrained)
 in a subprocess, then scores test.csv: micro/macro-F1 at 0.5 and at the tuned thresholds, macro
-ROC-AUC, epochs and updates run, the train command's wall time and peak RSS, and whether it warned
-that it never improved. The tf-idf row (word 1-2-grams + char 2-5-grams, one-vs-rest logistic
+ROC-AUC, epochs and updates run, the train command's wall time and peak RSS, and which warnings it
+gave (never improved, epoch cap, labels at chance). The tf-idf row (word 1-2-grams + char 2-5-grams, one-vs-rest logistic
 regression, thresholds tuned per label on the same validation rows) is computed here too.
 Raw JSON per cell goes to benchmarks/results/suite/; the table is printed as Markdown.
 `--train-options` runs an experiment beside the defaults (its flags are in each cell's command).
@@ -28,6 +28,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "suite"
+# what each of train's warnings is called in the table's last column
+WARNINGS = {"learned nothing": "never improved", "still improving": "epoch cap", "no better than chance": "labels at chance"}
 COLUMNS = ("micro_f1_at_0.5", "micro_f1", "macro_f1_at_0.5", "macro_f1", "roc_auc_macro")
 
 
@@ -83,10 +85,18 @@ def arch_cell(name, folder, arch, seed, pretrained, work, train_options=(), tag=
     done = subprocess.run(evaluate, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1]}
-    warned = [line for line in err.splitlines() if line.startswith("warning:") and "learned nothing" in line]
+    warning_lines = [line for line in err.splitlines() if line.startswith("warning:")]
     return {**scores(json.loads(metrics.read_text())), "epochs": int(saved.group(1)), "updates": int(saved.group(2)),
-            "train_seconds_wall": round(seconds, 1), "peak_rss_mb": round(peak), "never_improved_warning": warned[0]
-            if warned else None, "command": " ".join(command[1:])}
+            "train_seconds_wall": round(seconds, 1), "peak_rss_mb": round(peak),
+            "never_improved_warning": next((line for line in warning_lines if "learned nothing" in line), None),
+            "warnings": warning_lines, "command": " ".join(command[1:])}
+
+
+def warned(row):
+    """The table's names of the warnings a cell's training gave (results from before 2026-12-06's third
+    session kept only the never-improved one)."""
+    lines = row.get("warnings") or [row.get("never_improved_warning") or ""]
+    return ", ".join(name for key, name in WARNINGS.items() if any(key in line for line in lines))
 
 
 def splits(folder, seed):
@@ -149,7 +159,7 @@ def table(rows):
         lines.append(f"| {r['dataset']} | {r['model']} | {r['seed']} | {r['micro_f1_at_0.5']:.3f} / {r['micro_f1']:.3f} "
                      f"| {r['macro_f1_at_0.5']:.3f} / {r['macro_f1']:.3f} | {r['roc_auc_macro']:.3f} "
                      f"| {r.get('epochs', '')} | {r.get('updates', '')} | {r['train_seconds_wall']:.0f} "
-                     f"| {r.get('peak_rss_mb', '')} | {'yes' if r.get('never_improved_warning') else ''} |")
+                     f"| {r.get('peak_rss_mb', '')} | {warned(r)} |")
     return "\n".join(lines)
 
 
