@@ -127,7 +127,7 @@ def test_labels_ranked_at_chance_are_named_when_they_are_many():
     train_positives = np.array([900, 800, 700, 4, 3, 3, 2, 2, 1, 1])
     message = labels_at_chance(y, proba, train_positives)
     assert message.startswith("7 of the 10 labels") and "a median of 2 training examples" in message
-    assert "--no-freeze-embeddings" in message and "\n" not in message
+    assert "--arch bag" in message and "--no-freeze-embeddings" in message and "\n" not in message
     assert labels_at_chance(y, signal, train_positives) is None
     # two of ten at chance is under the default share of a quarter
     assert labels_at_chance(y, np.concatenate([signal[:, :8], noise[:, 8:]], axis=1), train_positives) is None
