@@ -111,7 +111,6 @@ def never_improved(history, monitor):
             "try a higher --learning-rate, more --epochs, another --loss, or check the labels")
 
 
-
 def labels_at_chance(y_valid, proba, train_positives, floor=0.6, max_share=0.25):
     """A one-line warning when more than `max_share` of the labels with both classes in the validation
     rows rank them no better than chance (ROC-AUC under `floor`): a run whose micro-F1 rides on its
@@ -130,6 +129,7 @@ def labels_at_chance(y_valid, proba, train_positives, floor=0.6, max_share=0.25)
             f"(ROC-AUC under {floor}; a median of {examples} training examples each): the model did not learn them. "
             "Try --arch bag (a trained vector per word), for bilstm --l2 0 --no-freeze-embeddings, "
             "or more examples of those labels")
+
 
 def still_improving(history, monitor, epochs_allowed, window=3, min_gain=0.01):
     """A one-line warning when the run used all `epochs_allowed` epochs and the validation `monitor`

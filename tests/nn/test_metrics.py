@@ -124,7 +124,6 @@ def test_auc_sees_rare_labels_whose_probabilities_sit_below_keras_threshold_step
     puts every text in one bucket (AUC 0.5); ours buckets logits and still ranks them, in a compiled
     step too."""
     import tensorflow as tf
-
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     from mltc_keras.nn.metrics import PresentLabelsAUC
