@@ -127,7 +127,7 @@ def labels_at_chance(y_valid, proba, train_positives, floor=0.6, max_share=0.25)
     examples = int(np.median(np.asarray(train_positives)[weak]))
     return (f"{len(weak)} of the {len(scored)} labels scored on the validation rows rank them no better than chance "
             f"(ROC-AUC under {floor}; a median of {examples} training examples each): the model did not learn them. "
-            "Try --arch bag (a trained vector per word), for bilstm --l2 0 --no-freeze-embeddings, "
+            "Try --arch bag (a trained vector per word), for bilstm --no-freeze-embeddings (and --l2 0), "
             "or more examples of those labels")
 
 
