@@ -115,9 +115,7 @@ def labels_at_chance(y_valid, proba, train_positives, floor=0.6, max_share=0.25)
     """A one-line warning when more than `max_share` of the labels with both classes in the validation
     rows rank them no better than chance (ROC-AUC under `floor`): a run whose micro-F1 rides on its
     frequent labels while the rest were never learned. None otherwise."""
-    import numpy as np
-
-    from mltc_keras.evaluation.metrics import per_label_scores
+    from mltc_keras.evaluation.metrics import per_label_scores  # scikit-learn: only once a run ends
 
     roc, _ = per_label_scores(np.asarray(y_valid), np.asarray(proba))
     scored = [j for j, auc in enumerate(roc) if auc is not None]
