@@ -27,8 +27,8 @@ class Spec:
     dense_units: int = field(default=256, metadata={"min": 1, "max": 100_000, "help": "hidden Dense layer of the head"})
     # No penalty by default: the loss is a mean over the labels and the penalty is not, so a fixed L2
     # weighs more the more labels there are. 1e-5 held a 735-label long tail at chance (0.499 / 0.008
-    # tuned micro / macro-F1, 0 gave 0.683 / 0.028 in 8 epochs), and 0 lifted GoEmotions' macro-F1
-    # from 0.492 +- 0.003 to 0.513 (BENCHMARKS.md, "Many rare labels")
+    # tuned micro / macro-F1, 0 gave 0.683 / 0.028 in 8 epochs); 0 also lifted GoEmotions' macro-F1
+    # from 0.491 +- 0.003 to 0.512 +- 0.004 (3 seeds) and Reuters' from 0.416 to 0.462 (BENCHMARKS.md)
     l2: float = field(default=0.0, metadata={"min": 0, "max": 10, "help": "L2 penalty on the hidden Dense kernel"})
     head_dropout: float = field(default=0.5, metadata={"min": 0, "below": 1, "help": "dropout before the output layer"})
     init_embeddings: str = field(default="bundled", metadata={
