@@ -87,9 +87,8 @@ def arch_cell(name, folder, arch, seed, pretrained, work, train_options=(), tag=
         return {"error": done.stderr.strip().splitlines()[-1]}
     warning_lines = [line for line in err.splitlines() if line.startswith("warning:")]
     return {**scores(json.loads(metrics.read_text())), "epochs": int(saved.group(1)), "updates": int(saved.group(2)),
-            "train_seconds_wall": round(seconds, 1), "peak_rss_mb": round(peak),
-            "never_improved_warning": next((line for line in warning_lines if "learned nothing" in line), None),
-            "warnings": warning_lines, "command": " ".join(command[1:])}
+            "train_seconds_wall": round(seconds, 1), "peak_rss_mb": round(peak), "warnings": warning_lines,
+            "command": " ".join(command[1:])}
 
 
 def warned(row):
