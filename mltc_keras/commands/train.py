@@ -132,7 +132,7 @@ def run(opts, callbacks=()):
     if group is None or group.is_chief:
         save_atomic(fitted.model, output, overwrite=opts.overwrite)
     warning = never_improved(fitted.model.history_log, opts.monitor)
-    for message in (warning, still_improving(fitted.model.history_log, opts.monitor, fitted.plan.epochs),
+    for message in (warning, still_improving(fitted.model.history_log, opts.monitor, fitted.epochs_allowed),
                     labels_at_chance(valid_data.y, fitted.valid_proba, train_data.y.sum(axis=0))):
         if message:
             warnings.warn(message, stacklevel=2)

@@ -53,6 +53,12 @@ class Arch:
     def initialize(self, network, spec, features):
         """Set weights that do not come from training (pretrained embeddings); nothing by default."""
 
+    def unfrozen(self, spec):
+        """The options of a second training stage that also trains the pretrained weights `spec` keeps
+        fixed, for a first stage that left many labels at chance (training/trainer.py); None (the
+        default) when there is nothing to unfreeze or `spec` says not to."""
+        return None
+
     def readout(self, name, network):
         """A keras.Model from the network's input to one of its internals (`readouts` lists them)."""
         raise ValueError(f"a model of arch {self.name!r} has no {name} to read; "

@@ -1,5 +1,6 @@
 """`--arch bilstm`: token ids -> Embedding -> BiLSTM -> attention (+ masked pooling) -> MLP -> sigmoid."""
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from mltc_keras.errors import reraise
@@ -13,6 +14,12 @@ class Spec:
     embedding_dim: int = field(default=384, metadata={"min": 1, "max": 100_000, "help": "token embedding size"})
     freeze_embeddings: bool = field(default=True, metadata={
         "help": "keep the Embedding fixed during training (useful with --init-embeddings)"})
+    # frozen pretrained vectors serve GoEmotions and Reuters best (trainable ones memorise GoEmotions by
+    # epoch 2) but cannot learn hundreds of rare cue words; trained on, they can (BENCHMARKS.md)
+    unfreeze_if_stuck: bool = field(default=True, metadata={
+        "help": "when training with the Embedding frozen leaves over a quarter of the labels ranked at chance on "
+                "the validation rows, train on with it unfrozen from the best weights, kept only if validation "
+                "improves"})
     lstm_units: int = field(default=128, metadata={"min": 1, "max": 100_000, "help": "LSTM units per direction"})
     dropout: float = field(default=0.3, metadata={"min": 0, "below": 1, "help": "dropout on the LSTM inputs"})
     recurrent_dropout: float = field(default=0.0, metadata={"min": 0, "below": 1, 
@@ -104,6 +111,11 @@ class BiLSTM(Arch):
             with reraise("--init-embeddings", spec.init_embeddings):
                 matrix = load_embeddings(spec.init_embeddings, features.tokenizer.vocabulary(), spec.embedding_dim)
             network.get_layer("embedding").set_weights([matrix])
+
+    def unfrozen(self, spec):
+        if spec.freeze_embeddings and spec.unfreeze_if_stuck:
+            return dataclasses.replace(spec, freeze_embeddings=False)
+        return None
 
     def readout(self, name, network):
         """"attention": token ids -> the attention weights over time steps."""

@@ -68,21 +68,25 @@ def monitor_mode(monitor):
     return "min" if monitor == "loss" else "max"
 
 
-def training_callbacks(run_dir, patience, plateau, resuming, monitor="pr_auc", epochs=None):
+def training_callbacks(run_dir, patience, plateau, resuming, monitor="pr_auc", epochs=None, backup="backup",
+                       best=None):
     """The callbacks writing into `run_dir`: `patience` epochs without a better validation
     `monitor` (a metric name: pr_auc, micro_f1, loss, ...) stop the run, the best weights restored;
     `plateau` epochs of stalled validation loss halve a constant learning rate (0: never); a run that is not
-    `resuming` starts a fresh history; with `epochs`, an ETA line follows each epoch."""
+    `resuming` starts a fresh history; with `epochs`, an ETA line follows each epoch. The resume state
+    goes to run_dir/`backup`. Given `best` (a value an earlier stage reached), only epochs that beat it
+    reset the patience and replace the best checkpoint."""
     history_csv = run_dir / "history.csv"
     if not resuming and history_csv.exists():
         history_csv.unlink()
     watched, mode = f"val_{monitor}", monitor_mode(monitor)
     callbacks = [
         EpochTimer(),
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        keras.callbacks.BackupAndRestore(str(run_dir / backup)),
         keras.callbacks.EarlyStopping(monitor=watched, mode=mode, patience=patience, restore_best_weights=True,
-                                      verbose=1),
-        keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor=watched, mode=mode, save_best_only=True),
+                                      baseline=best, verbose=1),
+        keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor=watched, mode=mode, save_best_only=True,
+                                        initial_value_threshold=best),
         keras.callbacks.CSVLogger(str(history_csv), append=True),
     ]
     if plateau:
@@ -125,8 +129,15 @@ def labels_at_chance(y_valid, proba, train_positives, floor=0.6, max_share=0.25)
     examples = int(np.median(np.asarray(train_positives)[weak]))
     return (f"{len(weak)} of the {len(scored)} labels scored on the validation rows rank them no better than chance "
             f"(ROC-AUC under {floor}; a median of {examples} training examples each): the model did not learn them. "
-            "Try --arch bag (a trained vector per word), for bilstm --no-freeze-embeddings (and --l2 0), "
+            "Try --arch bag (a trained vector per word), for bilstm --no-freeze-embeddings, "
             "or more examples of those labels")
+
+
+def _recent_gain(values, monitor, window):
+    """(value `window` epochs before the last, the last, the relative gain between them)."""
+    last, before = values[-1], values[-1 - window]
+    gain = (before - last if monitor_mode(monitor) == "min" else last - before) / max(abs(before), 1e-12)
+    return before, last, gain
 
 
 def still_improving(history, monitor, epochs_allowed, window=3, min_gain=0.01):
@@ -136,10 +147,18 @@ def still_improving(history, monitor, epochs_allowed, window=3, min_gain=0.01):
     values = [v for v in history.get(f"val_{monitor}", []) if not math.isnan(v)]
     if len(values) < epochs_allowed or len(values) <= window:
         return None
-    minimise = monitor_mode(monitor) == "min"
-    last, before = values[-1], values[-1 - window]
-    gain = (before - last if minimise else last - before) / max(abs(before), 1e-12)
-    if (min if minimise else max)(values) != last or gain <= min_gain:
+    before, last, gain = _recent_gain(values, monitor, window)
+    if (min if monitor_mode(monitor) == "min" else max)(values) != last or gain <= min_gain:
         return None
     return (f"validation {monitor} was still improving at the last allowed epoch ({len(values)}): {before:.4g} -> "
             f"{last:.4g} over the last {window} epochs; more --epochs (or --min-updates) may give a better model")
+
+
+def settled(history, monitor, epochs_allowed, window=3, min_gain=0.01):
+    """Whether the run in `history` had stopped improving: early stopping ended it before
+    `epochs_allowed`, or its validation `monitor` gained no more than `min_gain` (relative) over the last
+    `window` epochs. False for a run too short to tell."""
+    values = [v for v in history.get(f"val_{monitor}", []) if not math.isnan(v)]
+    if len(values) < epochs_allowed:
+        return True
+    return len(values) > window and _recent_gain(values, monitor, window)[2] <= min_gain

@@ -7,6 +7,7 @@ flags or files beyond the run's own folder.
 import contextlib
 import csv
 import dataclasses
+import json
 import math
 import sys
 from pathlib import Path
@@ -14,12 +15,13 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from mltc_keras.data.atomic import write_json_atomic
 from mltc_keras.evaluation.thresholds import tune_thresholds
 from mltc_keras.models.text_classifier import TextClassifier
 from mltc_keras.nn.heads import column_ranges, label_weights
 from mltc_keras.nn.losses import make_loss, positive_weights
 from mltc_keras.nn.metrics import MultiLabelF1, PresentLabelsAUC
-from mltc_keras.training.callbacks import training_callbacks
+from mltc_keras.training.callbacks import labels_at_chance, monitor_mode, settled, training_callbacks
 from mltc_keras.training.optimizer import make_optimizer
 
 POLICIES = {"off": None, "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
@@ -35,6 +37,7 @@ class Fitted:
     updates: int
     plan: "EpochPlan"
     valid_proba: np.ndarray  # the trained model's probabilities on the validation rows
+    epochs_allowed: int = 0  # the plan's epochs, plus a second stage's
 
 
 @dataclasses.dataclass
@@ -155,19 +158,25 @@ def build_classifier(opts, arch, features, labels, y_train=None, batches_per_epo
     return model
 
 
+SECOND_STAGE = "unfrozen.json"  # in the run folder while a second stage runs: where it started, to resume it
+FIRST_STAGE_WEIGHTS = "frozen.weights.h5"
+
+
 def fit(opts, arch, features, train_data, valid_data, run_dir, tasks=None, task_weights=None, strategy=None,
         group=None, callbacks=()):
     """Train on `train_data` (LabelledTexts), stop early on `valid_data`, tune the thresholds on
     it; the run's logs, checkpoints and resume state go to `run_dir`, the variables to `strategy`
     (tf.distribute, or None), or the steps over the processes of `group` (a ProcessGroup, or None).
-    KeyboardInterrupt passes up."""
+    When the run leaves many labels at chance and the arch keeps pretrained weights fixed, a second
+    stage trains those too (see `start_second_stage`). KeyboardInterrupt passes up."""
     x_train = features.compute(train_data.texts, opts.max_length, opts.cache_dir)
     x_valid = features.compute(valid_data.texts, opts.max_length, opts.cache_dir)
 
     keras.utils.set_random_seed(opts.seed)
-    resuming = (run_dir / "backup").exists()
+    stage_file = run_dir / SECOND_STAGE
+    resuming = (run_dir / "backup").exists() or stage_file.exists()
     if resuming:
-        print(f"resuming run '{run_dir.name}' from its last completed epoch ({run_dir / 'backup'})", file=sys.stderr)
+        print(f"resuming run '{run_dir.name}' from its last completed epoch (resume state in {run_dir})", file=sys.stderr)
     run_dir.mkdir(parents=True, exist_ok=True)
 
     train_batches = features.batches(x_train, train_data.y, batch_size=opts.batch_size, shuffle=True, seed=opts.seed)
@@ -176,25 +185,52 @@ def fit(opts, arch, features, train_data, valid_data, run_dir, tasks=None, task_
     if plan.raised:
         print(f"small training set: {plan.batches_per_epoch} batches an epoch, so up to {plan.epochs} epochs "
               f"(at least {opts.min_updates} updates, --min-updates) with patience {plan.patience}", file=sys.stderr)
-    def build():
-        return build_classifier(opts, arch, features, train_data.labels, train_data.y, len(train_batches), tasks,
+
+    def build(options=opts):
+        return build_classifier(options, arch, features, train_data.labels, train_data.y, len(train_batches), tasks,
                                 task_weights, epochs=plan.epochs)
 
-    plateau = plateau_patience(opts, plan)
-    fit_callbacks = training_callbacks(run_dir, plan.patience, plateau, resuming, opts.monitor, plan.epochs)
-    if group:
-        with group.scope():
-            model = build()
-            model.fit(group.shard(train_batches), validation_data=group.shard(valid_batches), epochs=plan.epochs,
-                      shuffle=False, verbose=2, callbacks=fit_callbacks + list(callbacks))
-        # the trained weights, replicated in every process, into a model of this process alone
-        weights, model = model.get_weights(), build()
-        model.set_weights(weights)
-    else:
+    def train(options, fit_callbacks, epochs, initial_epoch=0, weights=None):
+        """A model built from `options` (and started from the `weights` file), trained up to `epochs`."""
+        def built():
+            model = build(options)
+            if weights:
+                model.load_weights(weights)
+            return model
+
+        run = dict(epochs=epochs, initial_epoch=initial_epoch, shuffle=False, verbose=2,
+                   callbacks=fit_callbacks + list(callbacks))
+        if group:
+            with group.scope():
+                model = built()
+                model.fit(group.shard(train_batches), validation_data=group.shard(valid_batches), **run)
+            # the trained weights, replicated in every process, into a model of this process alone
+            trained, model = model.get_weights(), build(options)
+            model.set_weights(trained)
+            return model
         with strategy.scope() if strategy else contextlib.nullcontext():
-            model = build()
-        model.fit(train_batches, validation_data=valid_batches, epochs=plan.epochs, shuffle=False, verbose=2,
-                  callbacks=fit_callbacks + list(callbacks))
+            model = built()
+        model.fit(train_batches, validation_data=valid_batches, **run)
+        return model
+
+    plateau = plateau_patience(opts, plan)
+    epochs_allowed = plan.epochs
+    if not stage_file.exists():
+        model = train(opts, training_callbacks(run_dir, plan.patience, plateau, resuming, opts.monitor, plan.epochs),
+                      plan.epochs)
+        # a second stage only for a first one that had stopped improving: more epochs may cure one cut short
+        stuck = (arch.unfrozen(opts.model) and settled(read_history(run_dir / "history.csv"), opts.monitor, plan.epochs)
+                 and labels_at_chance(valid_data.y, model.predict(valid_batches, verbose=0), train_data.y.sum(axis=0)))
+        if stuck:
+            start_second_stage(model, run_dir, opts.monitor, stuck)
+    if stage_file.exists():
+        start = json.loads(stage_file.read_text())
+        epochs_allowed = start["epochs"] + plan.epochs
+        stage_callbacks = training_callbacks(run_dir, plan.patience, plateau, True, opts.monitor, epochs_allowed,
+                                             backup="backup-unfrozen", best=start["best"])
+        model = train(dataclasses.replace(opts, model=arch.unfrozen(opts.model)), stage_callbacks, epochs_allowed,
+                      initial_epoch=start["epochs"], weights=run_dir / FIRST_STAGE_WEIGHTS)
+        model = end_second_stage(model, run_dir, opts.monitor, start, build)
     history = read_history(run_dir / "history.csv")
     epochs_run = len(history.get("epoch", []))
     seconds = float(np.nansum(history.get("train_seconds", [])))
@@ -205,4 +241,39 @@ def fit(opts, arch, features, train_data, valid_data, run_dir, tasks=None, task_
     model = model.with_network(features.inference_network(model.network))  # and no optimizer state
     return Fitted(model=model, run_dir=run_dir, epochs_run=epochs_run, seconds=seconds,
                   samples_per_second=len(x_train) * epochs_run / seconds if epochs_run and seconds else 0.0,
-                  updates=epochs_run * max(1, len(train_batches) // opts.accumulate), plan=plan, valid_proba=proba)
+                  updates=epochs_run * max(1, len(train_batches) // opts.accumulate), plan=plan, valid_proba=proba,
+                  epochs_allowed=epochs_allowed)
+
+
+def best_value(history, monitor):
+    """The best validation `monitor` in `history` (NaN when there is none)."""
+    values = [v for v in history.get(f"val_{monitor}", []) if not math.isnan(v)]
+    return (min if monitor_mode(monitor) == "min" else max)(values, default=math.nan)
+
+
+def start_second_stage(model, run_dir, monitor, stuck):
+    """Keep the first stage's best weights and where it ended, so the second stage (and a resumed one)
+    starts from them."""
+    history = read_history(run_dir / "history.csv")
+    model.save_weights(run_dir / FIRST_STAGE_WEIGHTS)
+    best = best_value(history, monitor)
+    write_json_atomic(run_dir / SECOND_STAGE, {"epochs": len(history.get("epoch", [])), "best": best}, overwrite=True)
+    print(f"{stuck.split(':')[0]} with the pretrained weights fixed: training on with them unfrozen, from the "
+          f"best epoch (validation {monitor} {best:.4g}), kept only if that improves (--no-unfreeze-if-stuck: "
+          "stop at the first stage)", file=sys.stderr)
+
+
+def end_second_stage(model, run_dir, monitor, start, build):
+    """`model`, the second stage's, when its validation `monitor` beat the first stage's best; else
+    the first stage's model again. The stage's files are removed: the run is over."""
+    values = read_history(run_dir / "history.csv").get(f"val_{monitor}", [])[start["epochs"]:]
+    second = best_value({f"val_{monitor}": values}, monitor)
+    improved = (second < start["best"]) if monitor_mode(monitor) == "min" else (second > start["best"])
+    if not improved:
+        print(f"the unfrozen stage did not improve validation {monitor} ({second:.4g}, first stage "
+              f"{start['best']:.4g}): keeping the first stage's model", file=sys.stderr)
+        model = build()
+        model.load_weights(run_dir / FIRST_STAGE_WEIGHTS)
+    (run_dir / SECOND_STAGE).unlink()
+    (run_dir / FIRST_STAGE_WEIGHTS).unlink()
+    return model

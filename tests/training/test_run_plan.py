@@ -7,7 +7,8 @@ import keras
 import numpy as np
 import pytest
 
-from mltc_keras.training.callbacks import labels_at_chance, never_improved, still_improving, training_callbacks
+from mltc_keras.training.callbacks import (labels_at_chance, never_improved, settled, still_improving,
+                                          training_callbacks)
 from mltc_keras.training.trainer import plan_epochs, plateau_patience
 from mltc_keras.options import resolve_train_options
 
@@ -113,6 +114,17 @@ def test_a_run_cut_off_while_improving_is_named(history, monitor, allowed, warns
         assert message is None
     else:
         assert warns in message and "--epochs" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("history, monitor, allowed, done", [
+    ({"val_pr_auc": [0.1, 0.2, 0.3, 0.25, 0.25]}, "pr_auc", 8, True),   # early stopping ended it
+    # the 735-label long tail with frozen embeddings: every epoch used, but flat at the end
+    ({"val_pr_auc": [0.011, 0.05, 0.1] + [0.138] * 4 + [0.1385, 0.139]}, "pr_auc", 9, True),
+    ({"val_loss": [0.5, 0.4, 0.3, 0.2, 0.1]}, "loss", 5, False),        # cut off while falling
+    ({"val_pr_auc": [0.1, 0.2, 0.3]}, "pr_auc", 3, False),              # too short to tell
+])
+def test_a_run_has_settled_when_early_stopping_or_a_flat_end_says_so(history, monitor, allowed, done):
+    assert settled(history, monitor, allowed) is done
 
 
 def test_labels_ranked_at_chance_are_named_when_they_are_many():
