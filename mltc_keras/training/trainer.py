@@ -195,7 +195,7 @@ def fit(opts, arch, features, train_data, valid_data, run_dir, tasks=None, task_
         def built():
             model = build(options)
             if weights:
-                model.load_weights(weights)
+                model.network.load_weights(weights)
             return model
 
         run = dict(epochs=epochs, initial_epoch=initial_epoch, shuffle=False, verbose=2,
@@ -255,7 +255,7 @@ def start_second_stage(model, run_dir, monitor, stuck):
     """Keep the first stage's best weights and where it ended, so the second stage (and a resumed one)
     starts from them."""
     history = read_history(run_dir / "history.csv")
-    model.save_weights(run_dir / FIRST_STAGE_WEIGHTS)
+    model.network.save_weights(run_dir / FIRST_STAGE_WEIGHTS)
     best = best_value(history, monitor)
     write_json_atomic(run_dir / SECOND_STAGE, {"epochs": len(history.get("epoch", [])), "best": best}, overwrite=True)
     print(f"{stuck.split(':')[0]} with the pretrained weights fixed: training on with them unfrozen, from the "
@@ -273,7 +273,7 @@ def end_second_stage(model, run_dir, monitor, start, build):
         print(f"the unfrozen stage did not improve validation {monitor} ({second:.4g}, first stage "
               f"{start['best']:.4g}): keeping the first stage's model", file=sys.stderr)
         model = build()
-        model.load_weights(run_dir / FIRST_STAGE_WEIGHTS)
+        model.network.load_weights(run_dir / FIRST_STAGE_WEIGHTS)
     (run_dir / SECOND_STAGE).unlink()
     (run_dir / FIRST_STAGE_WEIGHTS).unlink()
     return model

@@ -5,6 +5,7 @@ unfrozen, the vectors part and the labels are learned. Switched off, the run end
 import csv
 import json
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -95,6 +96,7 @@ def test_labels_left_at_chance_by_frozen_embeddings_are_learned_unfrozen_and_res
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming run 'auto'" in resumed.stderr and f"Epoch {first_stage + 2}/" in resumed.stdout
     assert "Epoch 1/" not in resumed.stdout and "no better than chance" not in resumed.stderr
+    assert "Skipping variable loading" not in killed.stderr + resumed.stderr
     assert not (run / "unfrozen.json").exists() and not (run / "frozen.weights.h5").exists()
     model = mltc_keras.load(root / "auto.keras").model
     epochs = model.history_log["epoch"]
@@ -116,3 +118,23 @@ def test_without_the_second_stage_the_run_warns(blurred):
     assert valid_macro_f1(root, result.model) < 0.6
     assert [w for w in caught if "no better than chance" in str(w.message)]
     assert len(result.model.history_log["epoch"]) == result.epochs_run
+
+
+@pytest.mark.parametrize("second_stage, kept", [([0.30, 0.38], "first"), ([0.30, 0.45], "second")])
+def test_the_second_stage_is_kept_only_if_it_beat_the_first(tmp_path, second_stage, kept):
+    import keras
+
+    from mltc_keras.training.trainer import FIRST_STAGE_WEIGHTS, SECOND_STAGE, end_second_stage
+
+    def build(value):  # a stand-in for the TextClassifier: what the stage needs is its network
+        network = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, kernel_initializer="zeros")])
+        network.layers[0].kernel.assign(np.full((2, 1), value, "float32"))
+        return SimpleNamespace(network=network)
+
+    build(1.0).network.save_weights(tmp_path / FIRST_STAGE_WEIGHTS)
+    (tmp_path / SECOND_STAGE).write_text(json.dumps({"epochs": 3, "best": 0.4}))
+    with open(tmp_path / "history.csv", "w") as f:
+        f.write("epoch,val_pr_auc\n" + "".join(f"{i},{v}\n" for i, v in enumerate([0.2, 0.4, 0.39, *second_stage])))
+    model = end_second_stage(build(2.0), tmp_path, "pr_auc", {"epochs": 3, "best": 0.4}, lambda: build(0.0))
+    assert float(model.network.layers[0].kernel.numpy()[0, 0]) == {"first": 1.0, "second": 2.0}[kept]
+    assert not (tmp_path / SECOND_STAGE).exists() and not (tmp_path / FIRST_STAGE_WEIGHTS).exists()
