@@ -17,9 +17,9 @@ class Spec:
     # frozen pretrained vectors serve GoEmotions and Reuters best (trainable ones memorise GoEmotions by
     # epoch 2) but cannot learn hundreds of rare cue words; trained on, they can (BENCHMARKS.md)
     unfreeze_if_stuck: bool = field(default=True, metadata={
-        "help": "when training with the Embedding frozen leaves over a quarter of the labels ranked at chance on "
-                "the validation rows, train on with it unfrozen from the best weights, kept only if validation "
-                "improves"})
+        "help": "when training with the Embedding frozen has settled with over a quarter of the labels ranked at "
+                "chance on the validation rows, train on with it unfrozen from the best weights, kept only if "
+                "validation improves"})
     lstm_units: int = field(default=128, metadata={"min": 1, "max": 100_000, "help": "LSTM units per direction"})
     dropout: float = field(default=0.3, metadata={"min": 0, "below": 1, "help": "dropout on the LSTM inputs"})
     recurrent_dropout: float = field(default=0.0, metadata={"min": 0, "below": 1, 
