@@ -99,11 +99,22 @@ def training_callbacks(run_dir, patience, plateau, resuming, monitor="pr_auc", e
     return callbacks
 
 
+def validation_values(history, monitor, since=0):
+    """The validation `monitor` of each epoch of `history` ({column: [per epoch]}) from epoch `since`
+    on, leaving out epochs where Keras could not compute it (NaN)."""
+    return [v for v in history.get(f"val_{monitor}", [])[since:] if not math.isnan(v)]
+
+
+def best_value(values, monitor):
+    """The best of `values` of the validation `monitor` (NaN when there is none)."""
+    return (min if monitor_mode(monitor) == "min" else max)(values, default=math.nan)
+
+
 def never_improved(history, monitor):
     """A one-line warning when the validation `monitor` in `history` ({column: [per epoch]}) never
     got better than at the first epoch, or never moved: the run may have learned nothing. None
     when it improved."""
-    values = [v for v in history.get(f"val_{monitor}", []) if not math.isnan(v)]
+    values = validation_values(history, monitor)
     if len(values) < 2:
         return None
     better = min if monitor_mode(monitor) == "min" else max
@@ -144,7 +155,7 @@ def still_improving(history, monitor, epochs_allowed, window=3, min_gain=0.01):
     """A one-line warning when the run used all `epochs_allowed` epochs and the validation `monitor`
     in `history` was best at the last one, having got better by more than `min_gain` (relative)
     over the last `window` epochs: the epoch cap ended the run, not early stopping. None otherwise."""
-    values = [v for v in history.get(f"val_{monitor}", []) if not math.isnan(v)]
+    values = validation_values(history, monitor)
     if len(values) < epochs_allowed or len(values) <= window:
         return None
     before, last, gain = _recent_gain(values, monitor, window)
@@ -158,7 +169,7 @@ def settled(history, monitor, epochs_allowed, window=3, min_gain=0.01):
     """Whether the run in `history` had stopped improving: early stopping ended it before
     `epochs_allowed`, or its validation `monitor` gained no more than `min_gain` (relative) over the last
     `window` epochs. False for a run too short to tell."""
-    values = [v for v in history.get(f"val_{monitor}", []) if not math.isnan(v)]
+    values = validation_values(history, monitor)
     if len(values) < epochs_allowed:
         return True
     return len(values) > window and _recent_gain(values, monitor, window)[2] <= min_gain

@@ -21,7 +21,8 @@ from mltc_keras.models.text_classifier import TextClassifier
 from mltc_keras.nn.heads import column_ranges, label_weights
 from mltc_keras.nn.losses import make_loss, positive_weights
 from mltc_keras.nn.metrics import MultiLabelF1, PresentLabelsAUC
-from mltc_keras.training.callbacks import labels_at_chance, monitor_mode, settled, training_callbacks
+from mltc_keras.training.callbacks import (best_value, labels_at_chance, monitor_mode, settled, training_callbacks,
+                                          validation_values)
 from mltc_keras.training.optimizer import make_optimizer
 
 POLICIES = {"off": None, "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
@@ -245,18 +246,12 @@ def fit(opts, arch, features, train_data, valid_data, run_dir, tasks=None, task_
                   epochs_allowed=epochs_allowed)
 
 
-def best_value(history, monitor):
-    """The best validation `monitor` in `history` (NaN when there is none)."""
-    values = [v for v in history.get(f"val_{monitor}", []) if not math.isnan(v)]
-    return (min if monitor_mode(monitor) == "min" else max)(values, default=math.nan)
-
-
 def start_second_stage(model, run_dir, monitor, stuck):
     """Keep the first stage's best weights and where it ended, so the second stage (and a resumed one)
     starts from them."""
     history = read_history(run_dir / "history.csv")
     model.network.save_weights(run_dir / FIRST_STAGE_WEIGHTS)
-    best = best_value(history, monitor)
+    best = best_value(validation_values(history, monitor), monitor)
     write_json_atomic(run_dir / SECOND_STAGE, {"epochs": len(history.get("epoch", [])), "best": best}, overwrite=True)
     print(f"{stuck.split(':')[0]} with the pretrained weights fixed: training on with them unfrozen, from the "
           f"best epoch (validation {monitor} {best:.4g}), kept only if that improves (--no-unfreeze-if-stuck: "
@@ -266,8 +261,8 @@ def start_second_stage(model, run_dir, monitor, stuck):
 def end_second_stage(model, run_dir, monitor, start, build):
     """`model`, the second stage's, when its validation `monitor` beat the first stage's best; else
     the first stage's model again. The stage's files are removed: the run is over."""
-    values = read_history(run_dir / "history.csv").get(f"val_{monitor}", [])[start["epochs"]:]
-    second = best_value({f"val_{monitor}": values}, monitor)
+    second = best_value(validation_values(read_history(run_dir / "history.csv"), monitor, since=start["epochs"]),
+                        monitor)
     improved = (second < start["best"]) if monitor_mode(monitor) == "min" else (second > start["best"])
     if not improved:
         print(f"the unfrozen stage did not improve validation {monitor} ({second:.4g}, first stage "
