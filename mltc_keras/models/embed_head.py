@@ -2,7 +2,13 @@
 head over the pooled embeddings is all that trains. The saved model runs encoder + head on text.
 
 By default every hidden state is pooled, not only the last: on GoEmotions with all-MiniLM-L6-v2 the
-lower layers' lexical features lifted test macro-F1 from 0.387 to 0.463 (BENCHMARKS.md)."""
+lower layers' lexical features lifted test macro-F1 from 0.387 to 0.463 (BENCHMARKS.md).
+
+The output layer also reads the embeddings themselves, beside the MLP's last hidden layer (a linear
+path, as in wide & deep models): a label with a handful of examples gets weights of its own on the
+embeddings instead of having to fit through hidden features that the frequent labels shaped. On a
+735-label long tail it lifted validation macro ROC-AUC from 0.79 to 0.83; on GoEmotions and Reuters
+it changed nothing beyond seed noise (BENCHMARKS.md, "A linear path for embed-head")."""
 
 from dataclasses import dataclass, field
 
@@ -21,6 +27,9 @@ class Spec(EncoderSpec):
         "help": "scale each pooled layer to unit length before concatenating (layers then weigh alike)"})
     hidden_units: str = field(default="512,256", metadata={"check": hidden_sizes, "help": "comma list of hidden Dense sizes of the head"})
     dropout: float = field(default=0.3, metadata={"min": 0, "below": 1, "help": "dropout after each hidden Dense layer"})
+    linear_path: bool = field(default=True, metadata={
+        "help": "let the output layer read the embeddings too, beside the last hidden layer (rare labels get "
+                "weights of their own); --no-linear-path: the MLP alone"})
     window: int = field(default=None, metadata={"min": 0, "max": 100_000,
         "help": "read longer texts in windows of this many tokens and average their vectors, weighted by tokens "
                 "(default: 128, the length sentence encoders are fine-tuned on, or the encoder's limit if smaller); "
@@ -46,7 +55,10 @@ class EmbedHead(Arch):
         import keras
 
         embeddings = keras.Input(shape=(features.width,), dtype="float32", name="embeddings")
-        return embeddings, dense_stack(embeddings, spec.hidden_units, spec.dropout)
+        hidden = dense_stack(embeddings, spec.hidden_units, spec.dropout)
+        if spec.linear_path and hidden is not embeddings:
+            hidden = keras.layers.Concatenate(name="with_embeddings")([hidden, embeddings])
+        return embeddings, hidden
 
 
 ARCH = EmbedHead()

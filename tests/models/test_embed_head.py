@@ -35,8 +35,17 @@ def test_head_spec():
     assert [model.get_layer(f"dropout_{i}").rate for i in (1, 2)] == [0.3, 0.3]
     assert model.get_layer("probabilities").units == 28
     assert model.get_layer("probabilities").compute_dtype == "float32"
+    assert model.get_layer("with_embeddings").output.shape[-1] == 256 + 384, "the linear path beside the MLP"
+    assert model.get_layer("probabilities").input.shape[-1] == 256 + 384
     with pytest.raises(InputError, match="--pooling max: 'max': an encoder pools with one of mean, cls"):
         resolve_train_options({"arch": "embed-head", "pretrained": "x", "pooling": "max"})
+
+
+@pytest.mark.parametrize("options, width", [(dict(linear_path=False), 256), (dict(hidden_units="none"), 384)])
+def test_output_layer_reads_the_mlp_alone_or_the_embeddings_once(options, width):
+    model = get_arch("embed-head").build(Spec(**options), inputs_of_width(384), 28)
+    assert "with_embeddings" not in [layer.name for layer in model.layers]
+    assert model.get_layer("probabilities").input.shape[-1] == width
 
 
 def test_training_reads_cached_embeddings_and_saves_encoder_and_head(trained):
