@@ -110,6 +110,12 @@ def best_value(values, monitor):
     return (min if monitor_mode(monitor) == "min" else max)(values, default=math.nan)
 
 
+def improves(value, reference, monitor):
+    """Whether `value` of the validation `monitor` is strictly better than `reference` (never when
+    either is NaN)."""
+    return value < reference if monitor_mode(monitor) == "min" else value > reference
+
+
 def never_improved(history, monitor):
     """A one-line warning when the validation `monitor` in `history` ({column: [per epoch]}) never
     got better than at the first epoch, or never moved: the run may have learned nothing. None
@@ -117,9 +123,8 @@ def never_improved(history, monitor):
     values = validation_values(history, monitor)
     if len(values) < 2:
         return None
-    better = min if monitor_mode(monitor) == "min" else max
     flat = max(values) - min(values) < 1e-6
-    if not flat and better(values[1:]) != values[0] and better(values) != values[0]:
+    if not flat and improves(best_value(values[1:], monitor), values[0], monitor):
         return None
     what = f"stayed at {values[0]:.4g}" if flat else f"was best at the first epoch ({values[0]:.4g})"
     return (f"validation {monitor} {what} over {len(values)} epochs: the model may have learned nothing; "
@@ -159,7 +164,7 @@ def still_improving(history, monitor, epochs_allowed, window=3, min_gain=0.01):
     if len(values) < epochs_allowed or len(values) <= window:
         return None
     before, last, gain = _recent_gain(values, monitor, window)
-    if (min if monitor_mode(monitor) == "min" else max)(values) != last or gain <= min_gain:
+    if best_value(values, monitor) != last or gain <= min_gain:
         return None
     return (f"validation {monitor} was still improving at the last allowed epoch ({len(values)}): {before:.4g} -> "
             f"{last:.4g} over the last {window} epochs; more --epochs (or --min-updates) may give a better model")

@@ -21,7 +21,7 @@ from mltc_keras.models.text_classifier import TextClassifier
 from mltc_keras.nn.heads import column_ranges, label_weights
 from mltc_keras.nn.losses import make_loss, positive_weights
 from mltc_keras.nn.metrics import MultiLabelF1, PresentLabelsAUC
-from mltc_keras.training.callbacks import (best_value, labels_at_chance, monitor_mode, settled, training_callbacks,
+from mltc_keras.training.callbacks import (best_value, improves, labels_at_chance, settled, training_callbacks,
                                           validation_values)
 from mltc_keras.training.optimizer import make_optimizer
 
@@ -263,8 +263,7 @@ def end_second_stage(model, run_dir, monitor, start, build):
     the first stage's model again. The stage's files are removed: the run is over."""
     second = best_value(validation_values(read_history(run_dir / "history.csv"), monitor, since=start["epochs"]),
                         monitor)
-    improved = (second < start["best"]) if monitor_mode(monitor) == "min" else (second > start["best"])
-    if not improved:
+    if not improves(second, start["best"], monitor):
         print(f"the unfrozen stage did not improve validation {monitor} ({second:.4g}, first stage "
               f"{start['best']:.4g}): keeping the first stage's model", file=sys.stderr)
         model = build()
