@@ -35,10 +35,14 @@ def test_head_spec():
     assert [model.get_layer(f"dropout_{i}").rate for i in (1, 2)] == [0.3, 0.3]
     assert model.get_layer("probabilities").units == 28
     assert model.get_layer("probabilities").compute_dtype == "float32"
-    assert model.get_layer("with_embeddings").output.shape[-1] == 256 + 384, "the linear path beside the MLP"
-    assert model.get_layer("probabilities").input.shape[-1] == 256 + 384
     with pytest.raises(InputError, match="--pooling max: 'max': an encoder pools with one of mean, cls"):
         resolve_train_options({"arch": "embed-head", "pretrained": "x", "pooling": "max"})
+
+
+def test_linear_path_puts_the_embeddings_beside_the_last_hidden_layer():
+    model = get_arch("embed-head").build(Spec(), inputs_of_width(384), 28)
+    assert model.get_layer("with_embeddings").output.shape[-1] == 256 + 384
+    assert model.get_layer("probabilities").input.shape[-1] == 256 + 384
 
 
 @pytest.mark.parametrize("options, width", [(dict(linear_path=False), 256), (dict(hidden_units="none"), 384)])
