@@ -219,9 +219,10 @@ def fit(opts, arch, features, train_data, valid_data, run_dir, tasks=None, task_
     if not stage_file.exists():
         model = train(opts, training_callbacks(run_dir, plan.patience, plateau, resuming, opts.monitor, plan.epochs),
                       plan.epochs)
+        proba = model.predict(valid_batches, verbose=0)
         # a second stage only for a first one that had stopped improving: more epochs may cure one cut short
         stuck = (arch.unfrozen(opts.model) and settled(read_history(run_dir / "history.csv"), opts.monitor, plan.epochs)
-                 and labels_at_chance(valid_data.y, model.predict(valid_batches, verbose=0), train_data.y.sum(axis=0)))
+                 and labels_at_chance(valid_data.y, proba, train_data.y.sum(axis=0)))
         if stuck:
             start_second_stage(model, run_dir, opts.monitor, stuck)
     if stage_file.exists():
@@ -232,11 +233,11 @@ def fit(opts, arch, features, train_data, valid_data, run_dir, tasks=None, task_
         model = train(dataclasses.replace(opts, model=arch.unfrozen(opts.model)), stage_callbacks, epochs_allowed,
                       initial_epoch=start["epochs"], weights=run_dir / FIRST_STAGE_WEIGHTS)
         model = end_second_stage(model, run_dir, opts.monitor, start, build)
+        proba = model.predict(valid_batches, verbose=0)
     history = read_history(run_dir / "history.csv")
     epochs_run = len(history.get("epoch", []))
     seconds = float(np.nansum(history.get("train_seconds", [])))
 
-    proba = model.predict(valid_batches, verbose=0)
     model.thresholds = tune_thresholds(valid_data.y, proba).tolist()
     model.history_log = history
     model = model.with_network(features.inference_network(model.network))  # and no optimizer state
