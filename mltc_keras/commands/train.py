@@ -92,7 +92,7 @@ def run(opts, callbacks=()):
     """Train as `opts` (checked TrainOptions) says; `callbacks` are extra Keras callbacks for the fit."""
     from mltc_keras.models import ARCHS
     from mltc_keras.models.text_classifier import save_atomic
-    from mltc_keras.training.callbacks import labels_at_chance, never_improved, still_improving
+    from mltc_keras.training.callbacks import StaleResumeState, labels_at_chance, never_improved, still_improving
     from mltc_keras.training.trainer import distribution_strategy, fit, precision
 
     arch = ARCHS[opts.arch]
@@ -129,6 +129,11 @@ def run(opts, callbacks=()):
         except KeyboardInterrupt as stop:
             raise Interrupted(f"interrupted: nothing was written to {output}; run the same command again to resume "
                               "from the last completed epoch", 143 if isinstance(stop, Terminated) else 130) from None
+        except StaleResumeState as stale:
+            raise InputError(f"{stale.path}: the resume state of an interrupted run '{run_dir.name}', which does not fit "
+                             "the model these options and data build (something that shapes the model changed since); "
+                             "run the command it was started with to resume it, or start afresh with a new --run-name "
+                             f"(or after deleting {run_dir})") from None
     if group is None or group.is_chief:
         save_atomic(fitted.model, output, overwrite=opts.overwrite)
     warning = never_improved(fitted.model.history_log, opts.monitor)

@@ -1,6 +1,7 @@
 """The callbacks of every training run: timing, an ETA, resume state, early stopping, the best
 checkpoint, the CSV history, the plateau rule and TensorBoard; and the check that a run learned."""
 
+import contextlib
 import math
 import sys
 import time
@@ -38,6 +39,33 @@ class StopWhenAsked(keras.callbacks.Callback):
             raise self.exception
 
     on_train_batch_end = on_test_batch_end = on_predict_batch_end = on_epoch_end = _check
+
+
+class StaleResumeState(ValueError):
+    """Resume state (weights kept by an interrupted run) that does not fit the model being trained:
+    something that shapes the model, an option or the training data, changed since. `path` is where it is."""
+
+    def __init__(self, path):
+        super().__init__(f"{path}: saved weights that do not fit the model being built")
+        self.path = path
+
+
+@contextlib.contextmanager
+def restoring(path):
+    """Loading the resume state at `path`: a ValueError (Keras' shape mismatch, with every weight in
+    its message) becomes a StaleResumeState naming `path`."""
+    try:
+        yield
+    except ValueError as exc:
+        raise StaleResumeState(path) from exc
+
+
+class BackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Keras' resume state, whose restore raises StaleResumeState when the saved weights do not fit."""
+
+    def on_train_begin(self, logs=None):
+        with restoring(self.backup_dir):
+            super().on_train_begin(logs)
 
 
 class RunEta(keras.callbacks.Callback):
@@ -82,7 +110,7 @@ def training_callbacks(run_dir, patience, plateau, resuming, monitor="pr_auc", e
     watched, mode = f"val_{monitor}", monitor_mode(monitor)
     callbacks = [
         EpochTimer(),
-        keras.callbacks.BackupAndRestore(str(run_dir / backup)),
+        BackupAndRestore(str(run_dir / backup)),
         keras.callbacks.EarlyStopping(monitor=watched, mode=mode, patience=patience, restore_best_weights=True,
                                       baseline=best, verbose=1),
         keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor=watched, mode=mode, save_best_only=True,

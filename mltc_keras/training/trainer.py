@@ -21,8 +21,8 @@ from mltc_keras.models.text_classifier import TextClassifier
 from mltc_keras.nn.heads import column_ranges, label_weights
 from mltc_keras.nn.losses import make_loss, positive_weights
 from mltc_keras.nn.metrics import MultiLabelF1, PresentLabelsAUC
-from mltc_keras.training.callbacks import (best_value, improves, labels_at_chance, settled, training_callbacks,
-                                          validation_values)
+from mltc_keras.training.callbacks import (best_value, improves, labels_at_chance, restoring, settled,
+                                          training_callbacks, validation_values)
 from mltc_keras.training.optimizer import make_optimizer
 
 POLICIES = {"off": None, "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
@@ -196,7 +196,8 @@ def fit(opts, arch, features, train_data, valid_data, run_dir, tasks=None, task_
         def built():
             model = build(options)
             if weights:
-                model.network.load_weights(weights)
+                with restoring(weights):
+                    model.network.load_weights(weights)
             return model
 
         run = dict(epochs=epochs, initial_epoch=initial_epoch, shuffle=False, verbose=2,

@@ -166,6 +166,21 @@ def test_killed_run_resumes_from_last_epoch(data_dir):
     assert mltc_keras.load(data_dir / "r.keras").model.history_log["epoch"] == [0, 1, 2]
 
 
+def test_resuming_with_options_that_change_the_model_names_the_run_folder(data_dir):
+    options = dict(train="train.csv", valid="valid.csv", epochs=3, patience=5, output="r.keras", embedding_dim=8,
+                   lstm_units=4, attention_units=4, dense_units=8, max_length=16, batch_size=16,
+                   cache_dir=str(data_dir / "cache"))
+    assert run_python(KILL_AFTER_SECOND_EPOCH.format(options=options), cwd=data_dir).returncode == -9
+
+    wider = [value if previous != "--lstm-units" else "6" for previous, value in zip([None, *TINY_MODEL], TINY_MODEL)]
+    resumed = cli("train", "--train", "train.csv", "--valid", "valid.csv", "--epochs", "3", "--output", "r.keras",
+                  *wider, cwd=data_dir)
+    assert resumed.returncode == 2, resumed.stderr
+    last = resumed.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: logs/r/backup:") and "--run-name" in last, last
+    assert not (data_dir / "r.keras").exists() and (data_dir / "logs" / "r" / "backup").is_dir()
+
+
 def test_sigterm_stops_training_with_the_resume_hint(data_dir):
     import os
     import signal
