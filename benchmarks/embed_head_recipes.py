@@ -9,8 +9,8 @@ train/valid CSVs, so the embeddings are cached and only the head's initialisatio
 change with --seed. Each (window, seed) trains `mltc-keras train --arch embed-head --window W
 --seed S` plus --train-options (a model already in --work is reused). Test scores come from the
 saved model's head over the test texts embedded once per window by the same encoder graph the saved
-model runs, at the model's tuned thresholds and at 0.5. Prints one JSON line per run, then mean ±
-std per window as Markdown.
+model runs (and their token ids, for a head with a token path), at the model's tuned thresholds and
+at 0.5. Prints one JSON line per run, then mean ± std per window as Markdown.
 """
 
 import argparse
@@ -60,6 +60,7 @@ def main():
     from mltc_keras.encoders.pretrained import load_pretrained
     from mltc_keras.evaluation.metrics import evaluate_predictions
     from mltc_keras.models.features import EmbeddingFeatures
+    from mltc_keras.text.token_cache import encode_cached
 
     work = Path(args.work) / args.dataset
     work.mkdir(parents=True, exist_ok=True)
@@ -68,12 +69,15 @@ def main():
     write_split(work / "valid.csv", valid)
     pretrained = load_pretrained(args.pretrained)
     extra = args.train_options.split()
+    test_ids = np.asarray(encode_cached(pretrained.tokenizer, test.texts, args.max_length))  # for --token-path
     rows = {}
     for window in [int(w) for w in args.windows.split(",")]:
         test_x = np.asarray(EmbeddingFeatures(pretrained, "mean", "all", True, window).compute(test.texts, args.max_length))
         for seed in [int(s) for s in args.seeds.split(",")]:
             model = mltc_keras.load(str(train(work, window, seed, args.pretrained, extra))).model
-            proba = model.network.get_layer("embed_head").predict(test_x, verbose=0)
+            head = model.network.get_layer("embed_head")
+            inputs = test_x if len(head.inputs) == 1 else {"embeddings": test_x, "token_ids": test_ids}
+            proba = head.predict(inputs, verbose=0)
             report = evaluate_predictions(test.y, proba, test.labels, model.thresholds)
             row = {"window": window, "seed": seed, "train_options": args.train_options,
                    "micro_f1": report["micro_f1"], "macro_f1": report["macro_f1"],

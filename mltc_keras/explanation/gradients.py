@@ -5,7 +5,11 @@ attribution of token t to label j is e_t . mean_k grad_{e_t} p_j(alpha_k e), alp
 the midpoint rule for the path integral from the all-zero embedding (the baseline) to the text.
 The attributions sum to p_j(e) - p_j(0) up to the rule's error (completeness).
 
-The network is called as it is, with its own table replaced by a copy in which each (step,
+Where the network has several tables over the same ids (embed-head's token path beside its
+encoder's), e_t is the concatenation of a token's rows in all of them, and all are scaled together:
+the baseline is every table at zero.
+
+The network is called as it is, with its own tables replaced by copies in which each (step,
 position) pair owns a row: row r(k, t) holds alpha_k e_t and the network reads the ids r(k, t).
 Nothing else in the network depends on id values (the masks only on id != padding), so it
 computes exactly p(alpha_k e), and the gradient at row r(k, t) is that position's own, even where
@@ -17,16 +21,27 @@ import keras
 import numpy as np
 
 
-def token_embedding_layer(network, vocab_size):
-    """The Embedding layer (anywhere inside `network`, keras-hub encoders included) whose table
-    has one row per token of the vocabulary; ValueError when there is none."""
-    stack = [network]
+def token_embedding_layers(network, vocab_size):
+    """The Embedding layers (anywhere inside `network`, keras-hub encoders included) whose tables
+    have one row per token of the vocabulary; ValueError when there is none."""
+    found, stack = [], [network]
     while stack:
         layer = stack.pop()
         if isinstance(layer, keras.layers.Embedding) and layer.input_dim == vocab_size:
-            return layer
+            found.extend([] if any(layer is seen for seen in found) else [layer])
         stack.extend(reversed(getattr(layer, "layers", [])))
-    raise ValueError("the network has no token-embedding table to take gradients at")
+    if not found:
+        raise ValueError("the network has no token-embedding table to take gradients at")
+    return found
+
+
+def _slot(variable, trainable, fixed):
+    """Where `variable` sits: (True, index) in the list `trainable`, or (False, index) in `fixed`."""
+    for is_trainable, group in ((True, trainable), (False, fixed)):
+        for i, v in enumerate(group):
+            if v is variable:
+                return is_trainable, i
+    raise ValueError("the token-embedding table is not among the network's variables")
 
 
 def _gradient():
@@ -55,13 +70,13 @@ def integrated_gradients(network, ids, label_indices, *, vocab_size, pad_id=0, s
     1-D unpadded token ids `ids` and the labels at `label_indices`."""
     ids = np.asarray(ids, dtype=np.int64)
     label_indices = list(label_indices)
-    layer = token_embedding_layer(network, vocab_size)
-    table_variable = layer.embeddings
+    tables = [layer.embeddings for layer in token_embedding_layers(network, vocab_size)]
     trainable, fixed = network.trainable_variables, network.non_trainable_variables
-    slot = next((i for i, v in enumerate(trainable) if v is table_variable), None)
-    fixed_slot = next((i for i, v in enumerate(fixed) if v is table_variable), None)
-    table = np.asarray(keras.ops.convert_to_numpy(table_variable.value))
-    embedded = table[ids]  # (n, d)
+    slots = [_slot(variable, trainable, fixed) for variable in tables]
+    parts = [np.asarray(keras.ops.convert_to_numpy(variable.value)) for variable in tables]
+    splits = [int(end) for end in np.cumsum([part.shape[1] for part in parts])[:-1]]
+    table = np.concatenate(parts, axis=1)
+    embedded = table[ids]  # (n, d): a token's rows in every table
     free_rows = np.array([r for r in range(vocab_size) if r != pad_id])
     per_call = len(free_rows) // len(ids)
     if per_call < 1:
@@ -71,17 +86,15 @@ def integrated_gradients(network, ids, label_indices, *, vocab_size, pad_id=0, s
     fixed_values = [v.value for v in fixed]
 
     def probabilities(table_value, rows):
-        if slot is not None:
-            values, others = list(trainable_values), fixed_values
-            values[slot] = table_value
-        else:
-            values, others = trainable_values, list(fixed_values)
-            others[fixed_slot] = table_value
+        values, others = list(trainable_values), list(fixed_values)
+        tables_now = keras.ops.split(table_value, splits, axis=1) if splits else [table_value]
+        for (is_trainable, i), part in zip(slots, tables_now):
+            (values if is_trainable else others)[i] = part
         out, _ = network.stateless_call(values, others, keras.ops.convert_to_tensor(rows.astype("int32")))
         return out
 
     def scaled(alphas):
-        """The table with rows r(k, t) = alphas[k] * e_t, and those rows as an id matrix."""
+        """The tables, side by side, with rows r(k, t) = alphas[k] * e_t, and those rows as an id matrix."""
         rows = free_rows[:len(alphas) * len(ids)].reshape(len(alphas), len(ids))
         copy = table.copy()
         copy[rows] = np.asarray(alphas)[:, None, None] * embedded[None]

@@ -31,6 +31,9 @@ class Spec(EncoderSpec):
     linear_path: bool = field(default=True, metadata={
         "help": "let the output layer read the embeddings too, beside the last hidden layer (rare labels get "
                 "weights of their own); --no-linear-path: the MLP alone"})
+    token_path: int = field(default=300, metadata={"min": 0, "max": 100_000,
+        "help": "width of a trainable embedding of the encoder's own tokens, averaged over each text and read beside "
+                "the embeddings (which words a text used, which sentence vectors blur); 0: off"})
     window: int = field(default=None, metadata={"min": 0, "max": 100_000,
         "help": "read longer texts in windows of this many tokens and average their vectors, weighted by tokens "
                 "(default: 128, the length sentence encoders are fine-tuned on, or the encoder's limit if smaller); "
@@ -50,7 +53,8 @@ class EmbedHead(Arch):
         """Sentence embeddings of the frozen --pretrained encoder, pooled by --pooling."""
         from mltc_keras.models.features import embedding_features
 
-        return embedding_features(spec.load_encoder(), spec.pooling, spec.layers, spec.normalize, spec.window)
+        return embedding_features(spec.load_encoder(), spec.pooling, spec.layers, spec.normalize, spec.window,
+                                  token_ids=spec.token_path > 0)
 
     def body(self, spec, features):
         import keras
@@ -59,7 +63,23 @@ class EmbedHead(Arch):
         hidden = dense_stack(embeddings, spec.hidden_units, spec.dropout)
         if spec.linear_path and hidden is not embeddings:
             hidden = keras.layers.Concatenate(name="with_embeddings")([hidden, embeddings])
-        return embeddings, hidden
+        if not spec.token_path:
+            return embeddings, hidden
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        tokens = _token_mean(token_ids, features.vocab_size, features.tokenizer.pad_id, spec.token_path)
+        return ({"embeddings": embeddings, "token_ids": token_ids},
+                keras.layers.Concatenate(name="with_tokens")([hidden, tokens]))
+
+
+def _token_mean(token_ids, vocab_size, pad_id, width):
+    """The mean of a trained `width`-wide vector per token id over a text's tokens (padding left out)."""
+    import keras
+
+    from mltc_keras.nn.layers import EncoderInputs, MaskedGlobalAveragePooling1D
+
+    padding_mask, _ = EncoderInputs(pad_id, name="token_mask")(token_ids)
+    vectors = keras.layers.Embedding(vocab_size, width, name="token_embedding")(token_ids)
+    return MaskedGlobalAveragePooling1D(name="token_mean")(vectors, mask=padding_mask)
 
 
 ARCH = EmbedHead()

@@ -6,6 +6,7 @@ into one that reads token ids, which is what the saved model takes.
 """
 
 import keras
+import numpy as np
 
 from mltc_keras.encoders.embedding_cache import embed_cached
 from mltc_keras.encoders.pretrained import encoder_network, layer_indices
@@ -71,13 +72,15 @@ def checked_window(pretrained, window):
     return window
 
 
-def embedding_features(pretrained, pooling, layers, normalize, window):
-    """`EmbeddingFeatures` after checking `window` (see `checked_window`); an unusable window or
-    layer list is an InputError naming --window or --layers."""
+def embedding_features(pretrained, pooling, layers, normalize, window, token_ids=False):
+    """`EmbeddingFeatures` (with the token ids beside the embeddings when `token_ids`) after checking
+    `window` (see `checked_window`); an unusable window or layer list is an InputError naming
+    --window or --layers."""
     with reraise("--window", window):
         window = checked_window(pretrained, window)
     with reraise("--layers", layers):
-        return EmbeddingFeatures(pretrained, pooling, layers, normalize, window)
+        features = EmbeddingFeatures(pretrained, pooling, layers, normalize, window)
+    return EmbeddingAndTokenFeatures(features) if token_ids else features
 
 
 class EmbeddingFeatures:
@@ -114,3 +117,45 @@ class EmbeddingFeatures:
     def inference_network(self, network):
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
         return keras.Model(token_ids, network(self.encoder(token_ids)), name=f"{network.name}_on_text")
+
+
+class InputColumns:
+    """Arrays with one row per text that a network reads as named inputs, taken by rows together."""
+
+    def __init__(self, **columns):
+        self.columns = columns
+
+    def __len__(self):
+        return len(next(iter(self.columns.values())))
+
+    def __getitem__(self, rows):
+        return {name: np.asarray(column[rows]) for name, column in self.columns.items()}
+
+
+class EmbeddingAndTokenFeatures:
+    """The frozen encoder's pooled embeddings and the token ids it read, side by side: the network
+    is a head over both (inputs `embeddings` and `token_ids`), and the saved model feeds the ids to
+    the encoder and to the head."""
+
+    def __init__(self, embeddings):
+        self.embeddings = embeddings
+        self.pretrained, self.tokenizer = embeddings.pretrained, embeddings.tokenizer
+
+    width = property(lambda self: self.embeddings.width)
+    max_tokens = property(lambda self: self.embeddings.max_tokens)
+
+    @property
+    def vocab_size(self):
+        return self.tokenizer.vocab_size
+
+    def compute(self, texts, max_length, cache_dir=None):
+        return InputColumns(embeddings=self.embeddings.compute(texts, max_length, cache_dir),
+                            token_ids=encode_cached(self.tokenizer, texts, max_length, cache_dir))
+
+    def batches(self, x, y=None, *, batch_size, shuffle=False, seed=0):
+        return DenseBatches(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
+
+    def inference_network(self, network):
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        outputs = network({"embeddings": self.embeddings.encoder(token_ids), "token_ids": token_ids})
+        return keras.Model(token_ids, outputs, name=f"{network.name}_on_text")

@@ -115,8 +115,9 @@ def _tf_from_numpy(numpy_batches):
 
 
 class DenseBatches(keras.utils.PyDataset):
-    """Batches of rows of a fixed-width matrix (memory-mapped ones too), reshuffled every epoch when
-    `shuffle`. Each batch reads its rows in file order, which a memory map serves fastest."""
+    """Batches of rows of a fixed-width matrix (memory-mapped ones too), or of named inputs (an object
+    whose `[rows]` is a dict of arrays), reshuffled every epoch when `shuffle`. Each batch reads its
+    rows in file order, which a memory map serves fastest."""
 
     def __init__(self, x, y=None, *, batch_size, shuffle=False, seed=0):
         super().__init__()
@@ -133,7 +134,8 @@ class DenseBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
-        x = np.asarray(self.x[rows], dtype="float32")
+        x = self.x[rows]
+        x = x if isinstance(x, dict) else np.asarray(x, dtype="float32")  # named inputs keep their dtypes
         return (x,) if self.y is None else (x, self.y[rows])
 
     def on_epoch_end(self):

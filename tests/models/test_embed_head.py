@@ -1,7 +1,9 @@
 """`--arch embed-head` and `mltc-keras embed` through the CLI, over a tiny BERT checkpoint made here."""
 
 import json
+from types import SimpleNamespace
 
+import keras
 import numpy as np
 import pytest
 
@@ -25,12 +27,12 @@ def trained(tmp_path_factory):
 
 def test_the_arch_harness(tmp_path):
     vectors = np.random.default_rng(0).normal(size=(6, 16)).astype("float32")
-    run_arch_test("embed-head", dict(hidden_units="8", dropout=0.1), inputs_of_width(16), vectors, tmp_path,
-                  token_inputs=False)
+    run_arch_test("embed-head", dict(hidden_units="8", dropout=0.1, token_path=0), inputs_of_width(16), vectors,
+                  tmp_path, token_inputs=False)
 
 
 def test_head_spec():
-    model = get_arch("embed-head").build(Spec(), inputs_of_width(384), 28)
+    model = get_arch("embed-head").build(Spec(token_path=0), inputs_of_width(384), 28)
     assert [model.get_layer(f"hidden_{i}").units for i in (1, 2)] == [512, 256]
     assert [model.get_layer(f"dropout_{i}").rate for i in (1, 2)] == [0.3, 0.3]
     assert model.get_layer("probabilities").units == 28
@@ -40,16 +42,27 @@ def test_head_spec():
 
 
 def test_linear_path_puts_the_embeddings_beside_the_last_hidden_layer():
-    model = get_arch("embed-head").build(Spec(), inputs_of_width(384), 28)
+    model = get_arch("embed-head").build(Spec(token_path=0), inputs_of_width(384), 28)
     assert model.get_layer("with_embeddings").output.shape[-1] == 256 + 384
     assert model.get_layer("probabilities").input.shape[-1] == 256 + 384
 
 
 @pytest.mark.parametrize("options, width", [(dict(linear_path=False), 256), (dict(hidden_units="none"), 384)])
 def test_output_layer_reads_the_mlp_alone_or_the_embeddings_once(options, width):
-    model = get_arch("embed-head").build(Spec(**options), inputs_of_width(384), 28)
+    model = get_arch("embed-head").build(Spec(token_path=0, **options), inputs_of_width(384), 28)
     assert "with_embeddings" not in [layer.name for layer in model.layers]
     assert model.get_layer("probabilities").input.shape[-1] == width
+
+
+def test_token_path_reads_the_mean_of_the_non_padding_token_vectors():
+    tokens = SimpleNamespace(width=16, vocab_size=50, tokenizer=SimpleNamespace(pad_id=1))  # pad 1, as RoBERTa's
+    model = get_arch("embed-head").build(Spec(hidden_units="8", token_path=4), tokens, 3)
+    assert [tensor.name for tensor in model.inputs] == ["embeddings", "token_ids"]
+    assert model.get_layer("probabilities").input.shape[-1] == 8 + 16 + 4
+    table = model.get_layer("token_embedding").embeddings.numpy()
+    mean = keras.Model(model.inputs, model.get_layer("token_mean").output)
+    x = {"embeddings": np.zeros((2, 16), "float32"), "token_ids": np.array([[5, 6, 1, 1], [1, 1, 1, 1]], "int32")}
+    np.testing.assert_allclose(mean.predict(x, verbose=0), [table[[5, 6]].mean(axis=0), np.zeros(4)], atol=1e-6)
 
 
 def test_training_reads_cached_embeddings_and_saves_encoder_and_head(trained):
