@@ -1,12 +1,13 @@
 """Multi-task heads: parsing --tasks, per-task loss weights and metrics, and a model trained with two heads."""
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from conftest import TINY_MODEL, cli, inputs_of_width, make_rows, run_python, write_csv
+from conftest import TINY_MODEL, cli, make_rows, run_python, write_csv
 from mltc_keras.errors import InputError
 from mltc_keras.nn.losses import make_loss
 from mltc_keras.nn.metrics import MultiLabelF1
@@ -81,10 +82,13 @@ def test_f1_metric_on_a_task_columns_matches_sklearn():
 ])
 def test_every_arch_takes_task_heads(arch, spec):
     tasks = parse_tasks(TASKS, LABELS)
-    network = arch.build(spec, inputs_of_width(30), 3, tasks=tasks)
+    features = SimpleNamespace(width=30, vocab_size=30, tokenizer=SimpleNamespace(pad_id=0))
+    network = arch.build(spec, features, 3, tasks=tasks)
     assert [network.get_layer(f"probabilities_{name}").units for name in ("feel", "ask")] == [2, 1]
     assert column_ranges(tasks) == {"feel": (0, 2), "ask": (2, 3)}
-    x = np.random.default_rng(0).random((2, 30)).astype("float32") if arch is embed_head.ARCH else np.array([[3, 4, 5, 0]] * 2)
+    ids = np.array([[3, 4, 5, 0]] * 2)
+    x = {"embeddings": np.random.default_rng(0).random((2, 30)).astype("float32"), "token_ids": ids} \
+        if arch is embed_head.ARCH else ids  # embed-head with its token path
     out = network.predict(x, verbose=0)
     assert out.shape == (2, 3) and out.dtype == np.float32
 
