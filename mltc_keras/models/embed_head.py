@@ -9,7 +9,13 @@ path, as in wide & deep models): a label with a handful of examples gets weights
 embeddings instead of only hidden features that the frequent labels shaped. Measured against the MLP
 alone on the same code: tuned macro-F1 +0.012 on a 735-label long tail, +0.011 on Reuters, +0.006
 on GoEmotions (two, three and three seeds), micro-F1 +0.007, -0.001 and +0.003 (BENCHMARKS.md, "A
-linear path for embed-head")."""
+linear path for embed-head").
+
+And it reads the encoder's token ids through a token path: a trained vector per token, averaged over
+the text, which keeps what sentence vectors blur (which words a text used). Against the head without
+it, on the same code: Reuters 0.854 / 0.433 tuned micro / macro-F1 against 0.845 / 0.416 (three
+seeds), GoEmotions 0.563 / 0.473 against 0.549 / 0.459 and a 735-label long tail 0.782 / 0.114
+against 0.713 / 0.080 (seed 1 each) (BENCHMARKS.md, "A token path for embed-head")."""
 
 from dataclasses import dataclass, field
 
