@@ -56,7 +56,8 @@ class EmbedHead(Arch):
     training_defaults = dict(loss="bce", learning_rate=1e-3, batch_size=128, epochs=40, patience=5, plateau=0)
 
     def features(self, spec, train_texts):
-        """Sentence embeddings of the frozen --pretrained encoder, pooled by --pooling."""
+        """Sentence embeddings of the frozen --pretrained encoder, pooled by --pooling, and (for
+        --token-path) the token ids it reads."""
         from mltc_keras.models.features import embedding_features
 
         return embedding_features(spec.load_encoder(), spec.pooling, spec.layers, spec.normalize, spec.window,

@@ -1,4 +1,5 @@
-"""What a network is trained on: token ids (bilstm, bag) or cached sentence embeddings (embed-head).
+"""What a network is trained on: token ids (bilstm, bag), cached sentence embeddings (embed-head), or
+both side by side (embed-head with its token path).
 
 Each arch's `features(spec, train_texts)` returns one of these. Training computes features for
 its splits, batches them and fits the network; `inference_network` then turns the trained network

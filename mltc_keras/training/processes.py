@@ -66,8 +66,16 @@ def join(coordinator=None, num_processes=1, process_id=0, batch_size=None):
     return ProcessGroup(index=process_id, count=num_processes, devices=len(devices), distribution=distribution)
 
 
+def _rows(part, start, stop):
+    """Rows start..stop of a batch's array, or of each array of its named inputs (a dict)."""
+    if isinstance(part, dict):
+        return {name: np.asarray(array[start:stop]) for name, array in part.items()}
+    return np.asarray(part[start:stop])
+
+
 class ProcessShard(keras.utils.PyDataset):
-    """This process's rows of each global batch of `batches` (a PyDataset of numpy batches).
+    """This process's rows of each global batch of `batches` (a PyDataset of numpy batches, whose
+    inputs may be named: a dict of arrays).
 
     Each global batch is cut to a multiple of `devices` rows (only a last, partial batch loses up
     to devices - 1 rows; one smaller than that is skipped), and process `index` of `count` takes its
@@ -86,11 +94,10 @@ class ProcessShard(keras.utils.PyDataset):
         return len(self.kept)
 
     def __getitem__(self, index):
-        parts = self.batches[self.kept[index]]
-        usable = len(parts[0]) - len(parts[0]) % self.devices
-        share = usable // self.count
+        rows = self.batches.rows_in(self.kept[index])
+        share = (rows - rows % self.devices) // self.count
         start = self.index * share
-        return tuple(np.asarray(part[start:start + share]) for part in parts)
+        return tuple(_rows(part, start, start + share) for part in self.batches[self.kept[index]])
 
     def on_epoch_end(self):
         self.batches.on_epoch_end()

@@ -154,3 +154,19 @@ def test_each_process_takes_its_share_of_every_global_batch():
     assert len(shards[0]) == len(shards[1]) == 2  # the one-row batch cannot split over two devices
     assert [shards[0][i][1].tolist() for i in range(2)] == [[0, 1], [5, 6]]
     assert [shards[1][i][1].tolist() for i in range(2)] == [[2, 3], [7, 8]]  # row 4 and 9 trimmed
+
+
+class NamedInputBatches(Batches):
+    """embed-head's batches with its token path: two named inputs."""
+
+    def __getitem__(self, index):
+        x, y = super().__getitem__(index)
+        return {"embeddings": x.astype("float32"), "token_ids": x}, y
+
+
+def test_a_share_of_named_inputs_takes_the_same_rows_of_each():
+    from mltc_keras.training.processes import ProcessShard
+
+    x, y = ProcessShard(NamedInputBatches(), 1, count=2, devices=2)[1]
+    assert y.tolist() == [7, 8]
+    assert {name: part[:, 0].tolist() for name, part in x.items()} == {"embeddings": [7, 8], "token_ids": [7, 8]}
