@@ -14,7 +14,7 @@ linear path for embed-head").
 And it reads the encoder's token ids through a token path: a trained vector per token, averaged over
 the text, which keeps what sentence vectors blur (which words a text used). Against the head without
 it: Reuters 0.854 / 0.433 tuned micro / macro-F1 against 0.845 / 0.416 (three
-seeds), GoEmotions 0.560 / 0.477 against 0.550 / 0.459 (two seeds against three) and a 735-label
+seeds), GoEmotions 0.560 / 0.475 against 0.550 / 0.459 (three seeds) and a 735-label
 long tail 0.782 / 0.114 against 0.713 / 0.080 (seed 1) (BENCHMARKS.md, "A token path for embed-head")."""
 
 from dataclasses import dataclass, field
