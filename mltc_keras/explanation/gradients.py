@@ -27,8 +27,9 @@ def token_embedding_layers(network, vocab_size):
     found, stack = [], [network]
     while stack:
         layer = stack.pop()
-        if isinstance(layer, keras.layers.Embedding) and layer.input_dim == vocab_size:
-            found.extend([] if any(layer is seen for seen in found) else [layer])
+        is_table = isinstance(layer, keras.layers.Embedding) and layer.input_dim == vocab_size
+        if is_table and not any(layer is seen for seen in found):
+            found.append(layer)
         stack.extend(reversed(getattr(layer, "layers", [])))
     if not found:
         raise ValueError("the network has no token-embedding table to take gradients at")
