@@ -54,10 +54,11 @@ def test_output_layer_reads_the_mlp_alone_or_the_embeddings_once(options, width)
     assert model.get_layer("probabilities").input.shape[-1] == width
 
 
-def test_token_path_reads_the_mean_of_the_non_padding_token_vectors():
+def test_token_path_feeds_the_mean_of_the_non_padding_token_vectors_to_the_mlp_and_beside_it():
     tokens = SimpleNamespace(width=16, vocab_size=50, tokenizer=SimpleNamespace(pad_id=1))  # pad 1, as RoBERTa's
     model = get_arch("embed-head").build(Spec(hidden_units="8", token_path=4), tokens, 3)
     assert [tensor.name for tensor in model.inputs] == ["embeddings", "token_ids"]
+    assert model.get_layer("hidden_1").input.shape[-1] == 16 + 4, "the MLP reads the token mean too"
     assert model.get_layer("probabilities").input.shape[-1] == 8 + 16 + 4
     table = model.get_layer("token_embedding").embeddings.numpy()
     mean = keras.Model(model.inputs, model.get_layer("token_mean").output)
