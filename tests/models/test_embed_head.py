@@ -66,6 +66,13 @@ def test_token_path_feeds_the_mean_of_the_non_padding_token_vectors_to_the_mlp_a
     np.testing.assert_allclose(mean.predict(x, verbose=0), [table[[5, 6]].mean(axis=0), np.zeros(4)], atol=1e-6)
 
 
+def test_without_hidden_layers_the_output_layer_reads_embeddings_and_token_mean_once():
+    tokens = SimpleNamespace(width=16, vocab_size=50, tokenizer=SimpleNamespace(pad_id=0))
+    model = get_arch("embed-head").build(Spec(hidden_units="none", token_path=4), tokens, 3)
+    assert not {"with_embeddings", "with_tokens"} & {layer.name for layer in model.layers}
+    assert model.get_layer("probabilities").input.shape[-1] == 16 + 4
+
+
 def test_training_reads_cached_embeddings_and_saves_encoder_and_head(trained):
     entries = sorted((trained / "cache" / "embeddings").glob("*.npy"))
     assert len(entries) == 2, "train and valid were each embedded once"
