@@ -154,7 +154,8 @@ class EmbeddingAndTokenFeatures:
                             token_ids=encode_cached(self.tokenizer, texts, max_length, cache_dir))
 
     def batches(self, x, y=None, *, batch_size, shuffle=False, seed=0):
-        return DenseBatches(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
+        """Batched as the embeddings alone are (DenseBatches reads the named inputs by rows together)."""
+        return self.embeddings.batches(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
     def inference_network(self, network):
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
