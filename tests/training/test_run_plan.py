@@ -40,7 +40,8 @@ def test_the_plateau_follows_the_plan_unless_given_and_never_fights_a_schedule()
 
 def test_epochs_given_explicitly_or_by_a_preset_are_kept():
     assert resolve_train_options({"arch": "bag"}).min_updates == 4000  # the arch's own floor
-    assert resolve_train_options({"arch": "embed-head", "pretrained": "x"}).min_updates == 1000  # the global one
+    assert resolve_train_options({"arch": "embed-head", "pretrained": "x"}).min_updates == 6000  # the arch's own floor
+    assert resolve_train_options({"arch": "bert", "pretrained": "x"}).min_updates == 1000  # the global one
     assert resolve_train_options({"arch": "bilstm"}).min_updates == 6000  # the arch's own floor
     assert resolve_train_options({"arch": "bilstm", "epochs": 15}).min_updates == 0
     assert resolve_train_options({"arch": "bag", "epochs": 5}).min_updates == 0
