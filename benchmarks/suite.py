@@ -113,34 +113,37 @@ def splits(folder, seed):
     return train, valid, read_labelled_csv(folder / "test.csv", expected_labels=train.labels)
 
 
-def tfidf_cell(folder, seed):
-    """The reference: tf-idf + one-vs-rest logistic regression, thresholds tuned on the validation rows."""
+def tfidf_model(train):
+    """tf-idf (word 1-2-grams + char 2-5-grams) + one-vs-rest logistic regression fitted on `train`:
+    a function from texts to probabilities (0 for a label with no training positive)."""
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
 
-    from mltc_keras.evaluation.metrics import evaluate_predictions
-    from mltc_keras.evaluation.thresholds import tune_thresholds
-
-    start = time.perf_counter()
-    train, valid, test = splits(folder, seed)
     words = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True)
     x_train = hstack([words.fit_transform(train.texts), chars.fit_transform(train.texts)]).tocsr()
-
-    def features(texts):
-        return hstack([words.transform(texts), chars.transform(texts)]).tocsr()
-
     keep = train.y.sum(axis=0) > 0  # a label with no training positive: predicted never
     classifier = OneVsRestClassifier(LogisticRegression(C=10.0, max_iter=1000, solver="liblinear"), n_jobs=1)
     classifier.fit(x_train, train.y[:, keep])
 
     def proba(texts):
         out = np.zeros((len(texts), len(train.labels)))
-        out[:, keep] = classifier.predict_proba(features(texts))
+        out[:, keep] = classifier.predict_proba(hstack([words.transform(texts), chars.transform(texts)]).tocsr())
         return out
 
+    return proba
+
+
+def tfidf_cell(folder, seed):
+    """The reference: tf-idf + one-vs-rest logistic regression, thresholds tuned on the validation rows."""
+    from mltc_keras.evaluation.metrics import evaluate_predictions
+    from mltc_keras.evaluation.thresholds import tune_thresholds
+
+    start = time.perf_counter()
+    train, valid, test = splits(folder, seed)
+    proba = tfidf_model(train)
     thresholds = tune_thresholds(valid.y, proba(valid.texts))
     report = evaluate_predictions(test.y, proba(test.texts), train.labels, thresholds)
     return {**scores(report), "train_seconds_wall": round(time.perf_counter() - start, 1),
