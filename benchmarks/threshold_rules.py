@@ -6,11 +6,12 @@ Each model (a suite run's, say) scores the validation rows `train` used (valid.c
 stratified 10% of train.csv for --seed) and the test split once; the probabilities are kept beside
 the model (`<model>.proba.npz`); `tfidf` is the suite's reference, fitted on the same training rows.
 Thresholds are then tuned on validation by each rule and scored on test: micro/macro-F1, and how
-many labels left their own best threshold for the shared one. The rules: 0.5 everywhere; one shared threshold best for micro-F1; each label its own best F1
-(`--min-precision 0`); that with an F1 floor of 0.2; each label's own best moved toward the shared
-one by its few validation positives n, (n * own + 3 * shared) / (n + 3); the median of the thresholds
-within 0.01 of each label's best F1 (a flat curve's middle, not its noisy peak), where the default
-keeps a label's own; the default precision floor.
+many labels left their own best threshold for the shared one. The rules: 0.5 everywhere; one shared
+threshold best for micro-F1; each label its own best F1 (`--min-precision 0`); that with an F1 floor
+of 0.2; each label's own best moved toward the shared one by its few validation positives n,
+(n * own + 3 * shared) / (n + 3); the median of the thresholds within 0.01 of each label's best F1
+(a flat curve's middle, not its noisy peak), where the default keeps a label's own; the default
+precision floor.
 Printed as Markdown, with the worst labels of the plain per-label rule (most test false positives).
 """
 
@@ -46,7 +47,8 @@ def near_best_median(y_valid, p_valid, within=0.01):
 
     grid, curves = f1_curves(y_valid, p_valid)
     near = curves >= curves.max(axis=0) - within
-    return np.array([grid[near[:, j]][len(grid[near[:, j]]) // 2] for j in range(curves.shape[1])])
+    picks = [grid[near[:, label]] for label in range(curves.shape[1])]  # ascending, as the grid
+    return np.array([pick[len(pick) // 2] for pick in picks])
 
 
 def rules(y_valid, p_valid):
