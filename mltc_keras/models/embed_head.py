@@ -59,8 +59,8 @@ class EmbedHead(Arch):
     # before its rare labels fitted, 0.834 / 0.382 against 0.854 / 0.421 on Reuters over three seeds.
     # At least 6,000 updates, as bilstm: a small set's rare labels fit late. 40 epochs of an 11k-row
     # 735-label long tail stopped with validation PR-AUC still rising; 70 gave 0.799 / 0.213 tuned
-    # micro / macro-F1 against 0.789 / 0.192, Reuters 0.856 / 0.457 against 0.853 / 0.432 (three
-    # seeds); GoEmotions' 40 epochs already make 13,600 updates (BENCHMARKS.md, "An update floor")
+    # micro / macro-F1 against 0.790 / 0.196; Reuters is level (three seeds); GoEmotions' 40 epochs
+    # already make 13,600 updates (BENCHMARKS.md, "An update floor for embed-head")
     training_defaults = dict(loss="bce", learning_rate=1e-3, batch_size=128, epochs=40, patience=5, plateau=0,
                              min_updates=6000)
 
