@@ -56,10 +56,10 @@ def rules(y_valid, p_valid):
 
     own = tune_thresholds(y_valid, p_valid, min_precision=0)
     shared = tune_global_threshold(y_valid, p_valid, "micro")
-    best_f1 = _per_label_f1(y_valid.astype(bool), p_valid >= own)
+    flagged = p_valid >= own
+    best_f1 = _per_label_f1(y_valid.astype(bool), flagged)
     positives = y_valid.sum(axis=0)
     floored = tune_thresholds(y_valid, p_valid)
-    flagged = p_valid >= own
     weak = (flagged & (y_valid == 1)).sum(axis=0) < MIN_PRECISION * np.maximum(flagged.sum(axis=0), 1)  # as the default
     return {"0.5": np.full_like(own, 0.5), "shared (micro-F1)": shared, "own best F1": own,
             "own, F1 floor 0.2": np.where(best_f1 >= 0.2, own, shared),
