@@ -78,10 +78,15 @@ class _MaskedGlobalPooling1D(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="mltc_keras")
 class MaskedGlobalMaxPooling1D(_MaskedGlobalPooling1D):
-    """Max over time steps, ignoring padded steps (keras' GlobalMaxPooling1D ignores the mask)."""
+    """Max over time steps, ignoring padded steps (keras' GlobalMaxPooling1D ignores the mask); a row
+    with none (an empty text) pools to zeros, not the fill value."""
 
     def call(self, inputs, mask=None):
-        return ops.max(_fill_padding(inputs, mask), axis=1)
+        pooled = ops.max(_fill_padding(inputs, mask), axis=1)
+        if mask is None:
+            return pooled
+        seen = ops.max(ops.cast(mask, pooled.dtype), axis=1, keepdims=True) > 0
+        return ops.where(seen, pooled, ops.zeros_like(pooled))
 
 
 @keras.saving.register_keras_serializable(package="mltc_keras")

@@ -186,12 +186,13 @@ def test_padding_gets_zero_weight_under_mixed_precision(policy):
     np.testing.assert_allclose(pooled, expected, rtol=1e-2, atol=1e-2)
 
 
-def test_masked_average_of_an_all_padding_row_is_zero_not_nan():
-    from mltc_keras.nn.layers import MaskedGlobalAveragePooling1D
+@pytest.mark.parametrize("pool", ["MaskedGlobalAveragePooling1D", "MaskedGlobalMaxPooling1D"])
+def test_an_all_padding_row_pools_to_zeros_not_nan_or_the_fill_value(pool):
+    from mltc_keras.nn import layers
 
     x = np.ones((2, 3, 4), dtype="float32")
     mask = np.array([[True, True, False], [False, False, False]])
-    out = keras.ops.convert_to_numpy(MaskedGlobalAveragePooling1D()(x, mask=mask))
+    out = keras.ops.convert_to_numpy(getattr(layers, pool)()(x, mask=mask))
     np.testing.assert_array_equal(out, [[1, 1, 1, 1], [0, 0, 0, 0]])
 
 
