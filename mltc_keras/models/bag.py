@@ -1,21 +1,34 @@
-"""`--arch bag`: token ids -> Embedding -> masked mean over tokens (EmbeddingBag) -> MLP -> sigmoid.
+"""`--arch bag`: token ids -> Embedding -> masked mean and max over tokens (EmbeddingBag) -> MLP -> sigmoid.
 
 Meant for the word-level tokenizer of `mltc_keras.text.word_vocab` (its options are `min_count` and
-`max_vocab` below); padding (id 0) is masked, so the mean covers real tokens only.
+`max_vocab` below); padding (id 0) is masked, so the poolings cover real tokens only.
 """
 
 from dataclasses import dataclass, field
 
 from mltc_keras.models.base import Arch
 from mltc_keras.models.dense_stack import NORMALIZATIONS, dense_stack, hidden_sizes
+from mltc_keras.models.sequence_pooling import pool_sequence, pooling_names
+
+
+def poolings(pooling):
+    """The `--pooling` names; ValueError for none at all (the MLP would have no input)."""
+    names = pooling_names(pooling)
+    if not names:
+        raise ValueError("bag needs at least one pooling of the word vectors: mean, max or mean,max")
+    return names
 
 
 @dataclass
 class Spec:
     embedding_dim: int = field(default=300, metadata={"min": 1, "max": 100_000, "help": "word embedding size"})
+    # the mean and the max of the word vectors concatenated (SWEM-concat, Shen et al. 2018): the max
+    # keeps a strong cue word that the mean of a long text dilutes (BENCHMARKS.md, "bag: mean and max")
+    pooling: str = field(default="mean,max", metadata={"check": poolings,
+        "help": "comma list of masked poolings of the word vectors (mean, max), concatenated"})
     hidden_units: str = field(default="200,100", metadata={"check": hidden_sizes,
-        "help": "comma list of hidden Dense sizes after the mean of the embeddings (each Dense relu -> "
-                "BatchNormalization -> Dropout); 'none' for a linear model on the mean"})
+        "help": "comma list of hidden Dense sizes after the pooled word vectors (each Dense relu -> "
+                "BatchNormalization -> Dropout); 'none' for a linear model on them"})
     dropout: float = field(default=0.5, metadata={"min": 0, "below": 1, "help": "dropout after each hidden layer"})
     normalization: str = field(default="batch", metadata={
         "help": "after each hidden Dense: batch (BatchNormalization), layer (LayerNormalization) or none",
@@ -35,8 +48,8 @@ class Bag(Arch):
     training_defaults = dict(loss="focal", learning_rate=1e-3, batch_size=128, epochs=5, clipnorm=1.0,
                              min_updates=4000)
     presets = {
-        # the original specification: class-weighted BCE
-        "seed": dict(embedding_dim=300, hidden_units="200,100", dropout=0.5, normalization="batch",
+        # the original specification: averaged word vectors, class-weighted BCE
+        "seed": dict(embedding_dim=300, pooling="mean", hidden_units="200,100", dropout=0.5, normalization="batch",
                      learning_rate=1e-3, batch_size=128,
                      loss="weighted-bce"),
     }
@@ -52,11 +65,10 @@ class Bag(Arch):
     def body(self, spec, features):
         import keras
 
-        from mltc_keras.nn.layers import MaskedGlobalAveragePooling1D
-
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
         x = keras.layers.Embedding(features.width, spec.embedding_dim, mask_zero=True, name="embedding")(token_ids)
-        x = MaskedGlobalAveragePooling1D(name="mean_pool")(x)
+        pooled = pool_sequence(x, poolings(spec.pooling))
+        x = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="pooled")(pooled)
         return token_ids, dense_stack(x, spec.hidden_units, spec.dropout, spec.normalization)
 
 

@@ -5,8 +5,7 @@ from dataclasses import dataclass, field
 
 from mltc_keras.errors import reraise
 from mltc_keras.models.base import Arch
-
-POOLINGS = ("max", "mean")
+from mltc_keras.models.sequence_pooling import pool_sequence, pooling_names
 
 
 @dataclass
@@ -47,10 +46,7 @@ class Spec:
 def poolings(pooling, attention):
     """'max,mean' -> ['max', 'mean']; 'none' -> []. ValueError for an unknown name, or for
     `attention="scale"` (which pools the re-weighted sequence) with no pooling."""
-    names = [] if pooling in ("", "none") else [p.strip() for p in pooling.split(",")]
-    unknown = set(names) - set(POOLINGS)
-    if unknown:
-        raise ValueError(f"unknown pooling {sorted(unknown)}; use a comma list of max, mean or 'none'")
+    names = pooling_names(pooling)
     if attention == "scale" and not names:
         raise ValueError("attention 'scale' needs at least one pooling (max, mean) to pool the sequence")
     return names
@@ -83,9 +79,8 @@ class BiLSTM(Arch):
     def body(self, spec, features):
         import keras
 
-        from mltc_keras.nn.layers import AttentionPooling, MaskedGlobalMaxPooling1D
+        from mltc_keras.nn.layers import AttentionPooling
 
-        pool = {"max": MaskedGlobalMaxPooling1D, "mean": keras.layers.GlobalAveragePooling1D}
         pooled_by = poolings(spec.pooling, spec.attention)
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
         x = keras.layers.Embedding(features.width, spec.embedding_dim, mask_zero=True,
@@ -95,9 +90,9 @@ class BiLSTM(Arch):
                               recurrent_dropout=spec.recurrent_dropout), name="bilstm")(x)
         attended, _ = AttentionPooling(spec.attention_units, mode=spec.attention, name="attention")(states)
         if spec.attention == "sum":
-            pooled = [attended] + [pool[p](name=f"{p}_pool")(states) for p in pooled_by]
+            pooled = [attended] + pool_sequence(states, pooled_by)
         else:
-            pooled = [pool[p](name=f"{p}_pool")(attended) for p in pooled_by]
+            pooled = pool_sequence(attended, pooled_by)
         x = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="pooled")(pooled)
         penalty = keras.regularizers.L2(spec.l2) if spec.l2 else None
         x = keras.layers.Dense(spec.dense_units, activation="relu", kernel_regularizer=penalty, name="head_dense")(x)

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from mltc_keras.nn.layers import AttentionPooling, MaskedGlobalMaxPooling1D
+from mltc_keras.nn.layers import AttentionPooling, MaskedGlobalAveragePooling1D, MaskedGlobalMaxPooling1D
 from mltc_keras.models import get_arch
 from mltc_keras.models.bilstm import Spec
 from arch_harness import run_arch_test
@@ -56,7 +56,7 @@ def test_layers_follow_spec():
     assert model.get_layer("embedding").mask_zero
     assert model.get_layer("bilstm").forward_layer.units == 4
     assert isinstance(model.get_layer("max_pool"), MaskedGlobalMaxPooling1D)
-    assert isinstance(model.get_layer("mean_pool"), keras.layers.GlobalAveragePooling1D)
+    assert isinstance(model.get_layer("mean_pool"), MaskedGlobalAveragePooling1D)
     assert model.get_layer("head_dense").units == 8
     assert model.get_layer("probabilities").units == 3
     # attention (2*4) + max (2*4) + mean (2*4)
