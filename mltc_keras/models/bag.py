@@ -8,15 +8,7 @@ from dataclasses import dataclass, field
 
 from mltc_keras.models.base import Arch
 from mltc_keras.models.dense_stack import NORMALIZATIONS, dense_stack, hidden_sizes
-from mltc_keras.models.sequence_pooling import pool_sequence, pooling_names
-
-
-def poolings(pooling):
-    """The `--pooling` names; ValueError for none at all (the MLP would have no input)."""
-    names = pooling_names(pooling)
-    if not names:
-        raise ValueError("bag needs at least one pooling of the word vectors: mean, max or mean,max")
-    return names
+from mltc_keras.models.sequence_pooling import concatenated, pool_sequence, some_poolings
 
 
 @dataclass
@@ -24,7 +16,7 @@ class Spec:
     embedding_dim: int = field(default=300, metadata={"min": 1, "max": 100_000, "help": "word embedding size"})
     # the mean and the max of the word vectors concatenated (SWEM-concat, Shen et al. 2018): the max
     # keeps a strong cue word that the mean of a long text dilutes (BENCHMARKS.md, "bag: mean and max")
-    pooling: str = field(default="mean,max", metadata={"check": poolings,
+    pooling: str = field(default="mean,max", metadata={"check": some_poolings,
         "help": "comma list of masked poolings of the word vectors (mean, max), concatenated"})
     hidden_units: str = field(default="200,100", metadata={"check": hidden_sizes,
         "help": "comma list of hidden Dense sizes after the pooled word vectors (each Dense relu -> "
@@ -67,8 +59,7 @@ class Bag(Arch):
 
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
         x = keras.layers.Embedding(features.width, spec.embedding_dim, mask_zero=True, name="embedding")(token_ids)
-        pooled = pool_sequence(x, poolings(spec.pooling))
-        x = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="pooled")(pooled)
+        x = concatenated(pool_sequence(x, some_poolings(spec.pooling)), "pooled")
         return token_ids, dense_stack(x, spec.hidden_units, spec.dropout, spec.normalization)
 
 

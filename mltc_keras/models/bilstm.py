@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from mltc_keras.errors import reraise
 from mltc_keras.models.base import Arch
-from mltc_keras.models.sequence_pooling import pool_sequence, pooling_names
+from mltc_keras.models.sequence_pooling import concatenated, pool_sequence, pooling_names
 
 
 @dataclass
@@ -93,7 +93,7 @@ class BiLSTM(Arch):
             pooled = [attended] + pool_sequence(states, pooled_by)
         else:
             pooled = pool_sequence(attended, pooled_by)
-        x = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="pooled")(pooled)
+        x = concatenated(pooled, "pooled")
         penalty = keras.regularizers.L2(spec.l2) if spec.l2 else None
         x = keras.layers.Dense(spec.dense_units, activation="relu", kernel_regularizer=penalty, name="head_dense")(x)
         return token_ids, keras.layers.Dropout(spec.head_dropout, name="head_dropout")(x)
