@@ -18,7 +18,9 @@ seeds), GoEmotions 0.560 / 0.475 against 0.550 / 0.459 (three seeds) and a 735-l
 long tail 0.782 / 0.114 against 0.713 / 0.080 (seed 1) (BENCHMARKS.md, "A token path for embed-head").
 The MLP reads the token mean too, not only the output layer: on the long tail 0.789 / 0.192 against
 0.782 / 0.114 (seed 1), on Reuters and GoEmotions within a seed's spread (BENCHMARKS.md, "The token
-mean into the MLP too")."""
+mean into the MLP too"). The path pools the mean and the max of the token vectors, as bag does: the
+max passes one strong cue word whole where the mean of a long text dilutes it (BENCHMARKS.md, "The
+max on embed-head's token path")."""
 
 from dataclasses import dataclass, field
 
@@ -26,6 +28,7 @@ from mltc_keras.encoders.pooling import layer_indices
 from mltc_keras.models.base import Arch
 from mltc_keras.models.dense_stack import dense_stack, hidden_sizes
 from mltc_keras.models.encoder_spec import EncoderSpec
+from mltc_keras.models.sequence_pooling import concatenated, pool_sequence, some_poolings
 
 
 @dataclass
@@ -41,9 +44,11 @@ class Spec(EncoderSpec):
         "help": "let the output layer read the embeddings too, beside the last hidden layer (rare labels get "
                 "weights of their own); --no-linear-path: the MLP alone"})
     token_path: int = field(default=300, metadata={"min": 0, "max": 100_000,
-        "help": "width of a trainable embedding of the encoder's own tokens, averaged over each text and read by the "
-                "MLP and the output layer beside the embeddings (which words a text used, which sentence vectors "
-                "blur); 0: off"})
+        "help": "width of a trainable embedding of the encoder's own tokens, pooled over each text (--token-pooling) "
+                "and read by the MLP and the output layer beside the embeddings (which words a text used, which "
+                "sentence vectors blur); 0: off"})
+    token_pooling: str = field(default="mean,max", metadata={"check": some_poolings,
+        "help": "how the token path pools its vectors over a text: mean, max or mean,max (concatenated)"})
     window: int = field(default=None, metadata={"min": 0, "max": 100_000,
         "help": "read longer texts in windows of this many tokens and average their vectors, weighted by tokens "
                 "(default: 128, the length sentence encoders are fine-tuned on, or the encoder's limit if smaller); "
@@ -79,7 +84,8 @@ class EmbedHead(Arch):
         inputs, mlp_input = embeddings, embeddings
         if spec.token_path:
             token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-            tokens = _token_mean(token_ids, features.vocab_size, features.tokenizer.pad_id, spec.token_path)
+            tokens = _token_vector(token_ids, features.vocab_size, features.tokenizer.pad_id, spec.token_path,
+                                   spec.token_pooling)
             inputs = {"embeddings": embeddings, "token_ids": token_ids}
             mlp_input = keras.layers.Concatenate(name="embeddings_and_tokens")([embeddings, tokens])
         hidden = dense_stack(mlp_input, spec.hidden_units, spec.dropout)
@@ -92,15 +98,17 @@ class EmbedHead(Arch):
         return inputs, hidden
 
 
-def _token_mean(token_ids, vocab_size, pad_id, width):
-    """The mean of a trained `width`-wide vector per token id over a text's tokens (padding left out)."""
+def _token_vector(token_ids, vocab_size, pad_id, width, pooling):
+    """A trained `width`-wide vector per token id, pooled over a text's tokens (padding left out) by
+    each of `pooling` (mean, max) and concatenated."""
     import keras
 
-    from mltc_keras.nn.layers import EncoderInputs, MaskedGlobalAveragePooling1D
+    from mltc_keras.nn.layers import EncoderInputs
 
     padding_mask, _ = EncoderInputs(pad_id, name="token_mask")(token_ids)
     vectors = keras.layers.Embedding(vocab_size, width, name="token_embedding")(token_ids)
-    return MaskedGlobalAveragePooling1D(name="token_mean")(vectors, mask=padding_mask)
+    return concatenated(pool_sequence(vectors, some_poolings(pooling), mask=padding_mask, prefix="token_"),
+                        "token_pooled")
 
 
 ARCH = EmbedHead()

@@ -54,23 +54,38 @@ def test_output_layer_reads_the_mlp_alone_or_the_embeddings_once(options, width)
     assert model.get_layer("probabilities").input.shape[-1] == width
 
 
-def test_token_path_feeds_the_mean_of_the_non_padding_token_vectors_to_the_mlp_and_beside_it():
+def test_token_path_feeds_the_mean_and_max_of_the_non_padding_token_vectors_to_the_mlp_and_beside_it():
     tokens = SimpleNamespace(width=16, vocab_size=50, tokenizer=SimpleNamespace(pad_id=1))  # pad 1, as RoBERTa's
     model = get_arch("embed-head").build(Spec(hidden_units="8", token_path=4), tokens, 3)
     assert [tensor.name for tensor in model.inputs] == ["embeddings", "token_ids"]
-    assert model.get_layer("hidden_1").input.shape[-1] == 16 + 4, "the MLP reads the token mean too"
-    assert model.get_layer("probabilities").input.shape[-1] == 8 + 16 + 4
+    assert model.get_layer("hidden_1").input.shape[-1] == 16 + 2 * 4, "the MLP reads the token vector too"
+    assert model.get_layer("probabilities").input.shape[-1] == 8 + 16 + 2 * 4
     table = model.get_layer("token_embedding").embeddings.numpy()
-    mean = keras.Model(model.inputs, model.get_layer("token_mean").output)
+    pooled = keras.Model(model.inputs, model.get_layer("token_pooled").output)
     x = {"embeddings": np.zeros((2, 16), "float32"), "token_ids": np.array([[5, 6, 1, 1], [1, 1, 1, 1]], "int32")}
-    np.testing.assert_allclose(mean.predict(x, verbose=0), [table[[5, 6]].mean(axis=0), np.zeros(4)], atol=1e-6)
+    expected = [np.concatenate([table[[5, 6]].mean(axis=0), table[[5, 6]].max(axis=0)]), np.zeros(8)]
+    np.testing.assert_allclose(pooled.predict(x, verbose=0), expected, atol=1e-6)
 
 
-def test_without_hidden_layers_the_output_layer_reads_embeddings_and_token_mean_once():
+@pytest.mark.parametrize("pooling, width", [("mean", 4), ("max", 4), ("max,mean", 8)])
+def test_token_pooling_follows_the_spec(pooling, width):
+    tokens = SimpleNamespace(width=16, vocab_size=50, tokenizer=SimpleNamespace(pad_id=0))
+    model = get_arch("embed-head").build(Spec(hidden_units="8", token_path=4, token_pooling=pooling), tokens, 3)
+    assert sorted(l.name for l in model.layers if l.name.endswith("_pool")) == sorted(
+        f"token_{p}_pool" for p in pooling.split(","))
+    assert model.get_layer("hidden_1").input.shape[-1] == 16 + width
+
+
+def test_token_pooling_needs_a_pooling():
+    with pytest.raises(InputError, match="--token-pooling"):
+        resolve_train_options({"arch": "embed-head", "pretrained": "x", "token_pooling": "none"})
+
+
+def test_without_hidden_layers_the_output_layer_reads_embeddings_and_token_vector_once():
     tokens = SimpleNamespace(width=16, vocab_size=50, tokenizer=SimpleNamespace(pad_id=0))
     model = get_arch("embed-head").build(Spec(hidden_units="none", token_path=4), tokens, 3)
     assert not {"with_embeddings", "with_tokens"} & {layer.name for layer in model.layers}
-    assert model.get_layer("probabilities").input.shape[-1] == 16 + 4
+    assert model.get_layer("probabilities").input.shape[-1] == 16 + 2 * 4
 
 
 def test_training_reads_cached_embeddings_and_saves_encoder_and_head(trained):
