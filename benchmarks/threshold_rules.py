@@ -52,7 +52,8 @@ def near_best_median(y_valid, p_valid, within=0.01):
 
 
 def rules(y_valid, p_valid):
-    from mltc_keras.evaluation.thresholds import MIN_PRECISION, _per_label_f1, tune_global_threshold, tune_thresholds
+    from mltc_keras.evaluation.thresholds import (_per_label_f1, tune_global_threshold, tune_thresholds,
+                                                  under_precision_floor)
 
     own = tune_thresholds(y_valid, p_valid, min_precision=0)
     shared = tune_global_threshold(y_valid, p_valid, "micro")
@@ -60,7 +61,7 @@ def rules(y_valid, p_valid):
     best_f1 = _per_label_f1(y_valid.astype(bool), flagged)
     positives = y_valid.sum(axis=0)
     floored = tune_thresholds(y_valid, p_valid)
-    weak = (flagged & (y_valid == 1)).sum(axis=0) < MIN_PRECISION * np.maximum(flagged.sum(axis=0), 1)  # as the default
+    weak = under_precision_floor((flagged & (y_valid == 1)).sum(axis=0), flagged.sum(axis=0))
     return {"0.5": np.full_like(own, 0.5), "shared (micro-F1)": shared, "own best F1": own,
             "own, F1 floor 0.2": np.where(best_f1 >= 0.2, own, shared),
             "own, shrunk to the shared (k=3)": (positives * own + 3 * shared) / (positives + 3),

@@ -80,9 +80,14 @@ def tune_thresholds(y_true, proba, grid=None, min_precision=MIN_PRECISION):
     tp, fp, fn = _grid_counts(y_true, proba, grid)
     index = _f1(tp, fp, fn).argmax(axis=0)
     labels = np.arange(y_true.shape[1])
-    hits, flagged = tp[index, labels], tp[index, labels] + fp[index, labels]
-    weak = hits < min_precision * np.maximum(flagged, 1)  # precision under the floor; 0 when nothing is flagged
+    weak = under_precision_floor(tp[index, labels], tp[index, labels] + fp[index, labels], min_precision)
     return np.where(weak, _best_shared(grid, tp, fp, fn, "micro"), grid[index])
+
+
+def under_precision_floor(hits, flagged, min_precision=MIN_PRECISION):
+    """Per label, whether the precision `hits / flagged` is under `min_precision` (0 when nothing is
+    flagged): the labels `tune_thresholds` moves to the shared threshold."""
+    return hits < min_precision * np.maximum(flagged, 1)
 
 
 def tune_global_threshold(y_true, proba, average, grid=None):
