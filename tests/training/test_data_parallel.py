@@ -6,8 +6,8 @@ over both processes' devices, so the masks, the batch statistics and the gradien
 whole global batch. Weights after three epochs agree within 1e-5 (measured here: 6e-8). With bag's
 default mean and max they differed by 5e-4 (not investigated yet; a likely cause: the max sends each
 gradient to one token, so round-off can move it on a near-tie, and three epochs amplify that); the
-mean tests the mechanism without it. The training set is a multiple of the batch size, so no partial batch is
-trimmed in either run.
+mean tests the mechanism without it. The training set is a multiple of the batch size, so no partial
+batch is trimmed in either run.
 """
 
 import os
